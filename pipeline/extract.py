@@ -1,0 +1,59 @@
+"""Per-report extraction: one document in, its facts out.
+
+The stages in order: normalise the text (with a map back to raw offsets),
+segment it, find the figures (prose and tables), attach type, metric,
+region and period, and build facts whose offsets point at the raw file.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from pipeline.figures import Figure, finder_for
+from pipeline.kind import Kind, classify
+from pipeline.metric import metric_for
+from pipeline.normalise import TextView, normalise
+from pipeline.period import resolve as resolve_period
+from pipeline.plan import plan_end_year
+from pipeline.records import Document, Fact
+from pipeline.rules import Rules
+from pipeline.segment import clause_start, sentences
+
+
+def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
+                 published: date | None = None, title: str | None = None) -> list[Fact]:
+    """Facts of one text; the pure function behind `extract_document`, handy in tests."""
+    view = normalise(text)
+    norm = view.text
+    sents = sentences(norm)
+    plan_year = plan_end_year(title)
+    figures = finder_for(rules).find(norm)
+    facts: list[Fact] = []
+    previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
+    for fig in figures:
+        sent = sents.span_at(fig.start)
+        clause_from = clause_start(norm, fig.start, sent[0])
+        prev_in_sentence = previous if previous and previous[3] == sent else None
+        kind = classify(norm, fig, clause_from, sent,
+                        (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year)
+        metric = metric_for(norm, fig.start, max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0),
+                            prev_in_sentence[2] if prev_in_sentence else None, rules)
+        period = resolve_period(norm, fig.start, sent, published, rules,
+                                default_year=plan_year if kind.type == "target" else None)
+        facts.append(_fact(view, text, fig, kind, metric, None, period, sent, doc, doc_id, rules))
+        previous = (fig, kind, metric, sent)
+    return facts
+
+
+def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None, region: str | None,
+          period: str | None, sent: tuple[int, int], doc: str, doc_id: str, rules: Rules) -> Fact:
+    start, end = view.raw_span(fig.start, fig.end)
+    value = -abs(fig.value) if kind.sign < 0 else fig.value
+    return Fact(doc=doc, doc_id=doc_id, start=start, end=end, text=raw[start:end], value=value,
+                unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=kind.type,
+                metric=metric, metric_id=None, region=region, region_code=None, period=period,
+                sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule, rules_version=rules.version)
+
+
+def extract_document(doc: Document, rules: Rules) -> list[Fact]:
+    """Run every stage on one report and return its facts, in text order."""
+    return extract_text(doc.text, rules, doc=doc.file, doc_id=doc.doc_id, published=doc.published, title=doc.title)

@@ -1,0 +1,93 @@
+"""Attaching the type of a figure (level, change, share, rank, target) and its sign.
+
+Cue words come from rules/cues.yaml. An adjacent cue (同比增长31.7%) is read
+from the end of the text right before the figure, skipping transparent words
+(达, 了, 分别) and qualifiers; a clause cue (占…的3.67%) anywhere earlier in
+the clause; a sentence cue (到2025年，…) anywhere in the sentence. A figure
+after a list joiner (28%和53%) takes the previous figure's type and sign.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pipeline.figures import Figure
+from pipeline.rules import Rules
+
+
+@dataclass(frozen=True)
+class Kind:
+    type: str
+    sign: int
+
+
+@dataclass(frozen=True)
+class _Cues:
+    adjacent: tuple[tuple[str, str, int], ...]  # (word, type, sign), longest first
+    clause: tuple[tuple[str, str], ...]
+    sentence_patterns: tuple[tuple[object, str], ...]
+    transparent: tuple[str, ...]
+    joiners: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def _cues(rules: Rules) -> _Cues:
+    adjacent, clause, patterns = [], [], []
+    for cue in rules.cues:
+        if cue.kind in ("transparent", "joiner"):
+            continue
+        if cue.pattern is not None:
+            patterns.append((cue.pattern, cue.kind))
+        elif cue.reach == "adjacent":
+            adjacent.extend((w, cue.kind, cue.sign) for w in cue.words)
+        else:
+            clause.extend((w, cue.kind) for w in cue.words)
+    transparent = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
+    return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(clause), tuple(patterns),
+                 tuple(sorted(transparent, key=len, reverse=True)), tuple(rules.cue_words("joiner")))
+
+
+def _strip_end(text: str, words: tuple[str, ...]) -> str:
+    """Remove transparent words from the end, repeatedly."""
+    changed = True
+    while changed and text:
+        changed = False
+        for w in words:
+            if text.endswith(w):
+                text, changed = text[: -len(w)], True
+                break
+    return text.rstrip()
+
+
+def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int],
+             previous: tuple[Figure, Kind] | None, rules: Rules, plan_year: int | None) -> Kind:
+    """The type and sign of `fig` from the cues around it."""
+    cues = _cues(rules)
+    prefix = text[clause_from:fig.start]
+    bare_prefix = _strip_end(prefix, cues.transparent)
+    if previous is not None:
+        prev_fig, prev_kind = previous
+        gap = text[prev_fig.end:fig.start].strip()
+        if prev_fig.end >= clause_from - 1 and gap in cues.joiners and prev_fig.dimension == fig.dimension:
+            return prev_kind
+    for word, kind, sign in cues.adjacent:
+        if prefix.endswith(word) or bare_prefix.endswith(word):
+            if kind == "share" and fig.dimension != "percent":
+                continue
+            if kind == "change" and (prefix.endswith("新" + word) or bare_prefix.endswith("新" + word)):
+                break  # 新增 counts a period's new items: a level
+            return Kind("change" if kind == "change" else kind, sign)
+    if fig.dimension == "rank":
+        return Kind("rank", 1)
+    if fig.dimension == "percent" and any(w in prefix for w, k in cues.clause if k == "share"):
+        return Kind("share", 1)
+    if fig.rule in ("unit.percent.tenth", "unit.percent.half", "unit.percent.fraction"):
+        return Kind("share", 1)
+    sent_text = text[sentence[0]:sentence[1]]
+    if any(k == "target" and p.search(sent_text) for p, k in cues.sentence_patterns):  # type: ignore[attr-defined]
+        return Kind("target", 1)
+    if any(w in prefix for w, k in cues.clause if k == "target"):
+        return Kind("target", 1)
+    if plan_year is not None:
+        return Kind("target", 1)
+    return Kind("level", 1)

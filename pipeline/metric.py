@@ -1,0 +1,61 @@
+"""Attaching the metric: the short phrase naming what a figure measures.
+
+The metric is read from the figure's clause, between the clause start and
+the figure: time words, region names and filler are cut from its head;
+comparisons, cue words, qualifiers and transparent words from its tail. A
+change, share or rank with nothing left (同比增长31.7%, 居全省第3名) takes
+the metric of the figure it refers to, the previous one in the sentence.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import regex
+
+from pipeline.rules import Rules
+
+_HEAD = regex.compile(
+    r"^(?:(?:截至|截止|到|至|在|自|从|于)?\s*(?:(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?(?:\d{1,2}月(?:底|末)?)?|今年|去年|上年|目前|当前|现有|近年来|近年|以来|"
+    r"据统计|据悉|其中|同时|此外|另外|全市|全省|全区|全县|全国|我市|我省|该市|该区|该县|共|累计|完成|实现|获批|已|还|并|也|均|为|，|,|、|\s))+"
+)
+_TAIL_CUT = regex.compile(r"(?:同比|环比|较|比上年|比去年|相比|相较|增长|增加|提高|提升|上升|下降|减少|缩减|降低|缩短|节约|居|位居|位列|排名|从|由)")
+_SUFFIX_WORDS = ("增幅", "增速", "占比", "比重", "增长率")
+
+
+@lru_cache(maxsize=8)
+def _tail_words(rules: Rules) -> tuple[str, ...]:
+    words = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
+    words |= set(rules.rank_scopes) | {"的", "以"}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _strip_tail(text: str, words: tuple[str, ...]) -> str:
+    changed = True
+    while changed and text:
+        changed = False
+        for w in words:
+            if text.endswith(w):
+                text, changed = text[: -len(w)].rstrip(), True
+                break
+    return text
+
+
+def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None, rules: Rules,
+               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+    """The metric of a figure; `previous` is the metric of the figure before it in the sentence."""
+    prefix = text[clause_from:fig_start]
+    prefix = regex.sub(r"[“”\"《》]", "", prefix)
+    head = _HEAD.sub("", strip_regions(_HEAD.sub("", prefix)))
+    head = _HEAD.sub("", head)
+    if head.startswith("占") and previous:
+        return previous + _strip_tail(head, _tail_words(rules))
+    cut = _TAIL_CUT.search(head)
+    if cut is not None:
+        head = head[: cut.start()]
+    head = _strip_tail(head.strip(), _tail_words(rules))
+    if head in _SUFFIX_WORDS and previous:
+        return previous + head
+    if len(head) < 2:
+        return previous
+    return head[-24:]

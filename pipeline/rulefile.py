@@ -1,0 +1,127 @@
+"""Reading one rule file: YAML with line numbers, key checks, duplicate ids.
+
+Every file in `rules/` has the same outer shape::
+
+    rules:
+      - id: unit.jian          # unique across all rule files
+        ...kind-specific keys...
+        examples: [...]        # run by tests/test_rule_examples.py
+        negatives: [...]
+
+Errors name the file, the line, the rule id and the reason, because the
+people editing these files are analysts, not programmers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMMON_KEYS = frozenset({"id", "examples", "negatives", "note"})
+
+
+class RuleError(ValueError):
+    """A rule file is invalid; the message names file, line, rule id and reason."""
+
+    def __init__(self, file: Path | str, line: int | None, rule_id: str | None, reason: str) -> None:
+        self.file, self.line, self.rule_id, self.reason = str(file), line, rule_id, reason
+        where = f"{file}:{line}" if line else str(file)
+        rule = f" rule {rule_id!r}:" if rule_id else ""
+        super().__init__(f"{where}:{rule} {reason}")
+
+
+@dataclass(frozen=True)
+class RawRule:
+    """One entry of a rule file, validated for shape but not yet compiled."""
+
+    file: str
+    line: int
+    id: str
+    data: dict[str, Any]
+
+    def error(self, reason: str) -> RuleError:
+        return RuleError(self.file, self.line, self.id, reason)
+
+
+def _line_map(text: str, path: Path) -> tuple[Any, list[int]]:
+    """Parse YAML and return the data plus the 1-based line of each entry of `rules`."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise RuleError(path, line, None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    lines: list[int] = []
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "rules" and isinstance(value, yaml.SequenceNode):
+                lines = [item.start_mark.line + 1 for item in value.value]
+    return data, lines
+
+
+def read_rule_file(
+    path: Path,
+    required: frozenset[str],
+    optional: frozenset[str] = frozenset(),
+    top_level: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Any], list[RawRule]]:
+    """Read `path`, check every rule's keys, and return (top-level mapping, rules)."""
+    data, lines = _line_map(path.read_text(encoding="utf-8"), path)
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(path, 1, None, "expected a mapping with a 'rules:' list")
+    unknown_top = set(data) - {"rules"} - top_level
+    if unknown_top:
+        raise RuleError(path, 1, None, f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
+    allowed = required | optional | COMMON_KEYS
+    out: list[RawRule] = []
+    for n, entry in enumerate(data["rules"]):
+        line = lines[n] if n < len(lines) else 0
+        if not isinstance(entry, dict):
+            raise RuleError(path, line, None, "each rule must be a mapping with an 'id'")
+        rule_id = entry.get("id")
+        if not isinstance(rule_id, str) or not rule_id.strip():
+            raise RuleError(path, line, None, "rule has no 'id'")
+        unknown = set(entry) - allowed
+        if unknown:
+            raise RuleError(path, line, rule_id, f"unknown key(s): {', '.join(sorted(unknown))}")
+        missing = required - set(entry)
+        if missing:
+            raise RuleError(path, line, rule_id, f"missing key(s): {', '.join(sorted(missing))}")
+        for key in ("examples", "negatives"):
+            if key in entry and not isinstance(entry[key], list):
+                raise RuleError(path, line, rule_id, f"'{key}' must be a list")
+        out.append(RawRule(str(path), line, rule_id, entry))
+    return data, out
+
+
+def check_unique(rules: list[RawRule]) -> None:
+    """Refuse duplicate ids across every rule file."""
+    seen: dict[str, RawRule] = {}
+    for rule in rules:
+        first = seen.get(rule.id)
+        if first is not None:
+            raise rule.error(f"duplicate id (first defined at {first.file}:{first.line})")
+        seen[rule.id] = rule
+
+
+def str_list(rule: RawRule, key: str, default: list[str] | None = None) -> tuple[str, ...]:
+    """A key holding one string or a list of non-empty strings."""
+    value = rule.data.get(key, default)
+    if value is None:
+        raise rule.error(f"missing '{key}'")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise rule.error(f"'{key}' must be a string or a list of non-empty strings")
+    return tuple(value)
+
+
+def choice(rule: RawRule, key: str, allowed: frozenset[str], default: str | None = None) -> str:
+    """A key whose value must be one of `allowed`."""
+    value = rule.data.get(key, default)
+    if value not in allowed:
+        raise rule.error(f"'{key}' is {value!r}; expected one of {', '.join(sorted(allowed))}")
+    return str(value)

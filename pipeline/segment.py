@@ -1,0 +1,53 @@
+"""Segmenting normalised text into sentences and clauses.
+
+Sentences end at 。！？ and at line ends (one logical paragraph per line
+after normalisation); clauses also end at ，；：. Jieba is used only on the
+short stretch of text a figure's metric needs (see `metric.py`), never on
+whole documents, because it is a hundred times slower than the patterns.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import regex
+
+_SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』]?|\n")
+CLAUSE_MARKS = "，；：,;:。！？!?\n"
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """Sentence boundaries of one text, searchable by offset."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span_at(self, pos: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return self.starts[max(i, 0)], self.ends[max(i, 0)]
+
+
+def sentences(text: str) -> Sentences:
+    starts, ends = [], []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end() if m[0] != "\n" else m.start()
+        if end > pos:
+            starts.append(pos)
+            ends.append(end)
+        pos = m.end()
+    if pos < len(text):
+        starts.append(pos)
+        ends.append(len(text))
+    if not starts:
+        starts, ends = [0], [len(text)]
+    return Sentences(tuple(starts), tuple(ends))
+
+
+def clause_start(text: str, pos: int, floor: int = 0) -> int:
+    """Start of the clause that contains `pos` (after the last ，；： before it)."""
+    i = pos - 1
+    while i >= floor and text[i] not in CLAUSE_MARKS:
+        i -= 1
+    return i + 1
