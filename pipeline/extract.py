@@ -11,12 +11,13 @@ from datetime import date
 from pipeline.figures import Figure, finder_for
 from pipeline.kind import Kind, classify
 from pipeline.metric import metric_for
-from pipeline.normalise import TextView, normalise
+from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period
 from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
 from pipeline.rules import Rules
 from pipeline.segment import clause_start, sentences
+from pipeline.tables import TableFigure, find_tables
 
 
 def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
@@ -26,8 +27,12 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     norm = view.text
     sents = sentences(norm)
     plan_year = plan_end_year(title)
-    figures = finder_for(rules).find(norm)
-    facts: list[Fact] = []
+    finder = finder_for(rules)
+    tables = find_tables(fold_chars(text), finder)
+    table_spans = sorted({t.span for t in tables})
+    figures = [f for f in finder.find(norm)
+               if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
+    facts: list[Fact] = [_table_fact(t, text, doc, doc_id, rules) for t in tables]
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
     for fig in figures:
         sent = sents.span_at(fig.start)
@@ -41,7 +46,15 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
                                 default_year=plan_year if kind.type == "target" else None)
         facts.append(_fact(view, text, fig, kind, metric, None, period, sent, doc, doc_id, rules))
         previous = (fig, kind, metric, sent)
-    return facts
+    return sorted(facts, key=lambda f: (f.start, f.end))
+
+
+def _table_fact(t: TableFigure, raw: str, doc: str, doc_id: str, rules: Rules) -> Fact:
+    fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
+    return Fact(doc=doc, doc_id=doc_id, start=fig.start, end=fig.end, text=raw[fig.start:fig.end],
+                value=fig.value, unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=t.type,
+                metric=t.metric, metric_id=None, region=None, region_code=None, period=t.period,
+                sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
 
 
 def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None, region: str | None,

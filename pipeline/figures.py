@@ -53,7 +53,7 @@ class FigureFinder:
         self.scales: dict[str, float] = {w: s.factor for s in rules.scales for w in s.written}
         self.bare_scales = {w for s in rules.scales if s.bare for w in s.written}
         self.main = regex.compile(
-            rf"(?P<neg>(?<![\d\w%)）])[-−])?(?P<num>{NUM})\s*(?P<in1>{INNER})?\s*"
+            rf"(?P<neg>(?<![\dA-Za-z%)）])[-−])?(?P<num>{NUM})\s*(?P<in1>{INNER})?\s*"
             rf"(?P<scale>{_alternation(list(self.scales))})?(?P<in2>{INNER})?\s*(?P<unit>{_alternation(list(self.units))})"
         )
         index_words = [w for u in rules.units for w in u.after_words]
@@ -150,7 +150,7 @@ class FigureFinder:
 
     def _qualify(self, text: str, fig: Figure) -> Figure | None:
         """Read the qualifier words around a figure; drop bare scale words without one."""
-        prefix = text[max(0, fig.start - 12):fig.start]
+        prefix = text[max(0, fig.start - 12):fig.start].rstrip()
         qualifier = None
         for _ in range(2):
             for word, rule in self.before:
@@ -162,7 +162,7 @@ class FigureFinder:
             stripped = next((prefix[:-len(t)] for t in self.transparent if prefix.endswith(t)), None)
             if stripped is None:
                 break
-            prefix = stripped
+            prefix = stripped.rstrip()
         if fig.bare and qualifier in (None, "exact"):
             return None
         suffix = text[fig.end:fig.end + 3]

@@ -54,6 +54,8 @@ def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: dat
     if not found:
         return str(default_year) if default_year else None
     _, kind, value = found[-1]
+    if kind == "running" and len(found) > 1 and found[-2][1] in ("year", "plan", "relative"):
+        _, kind, value = found[-2]  # 截至2023年底，累计…: the stated year ends the running total
     if kind == "year":
         return value
     info = _by_word(rules).get(value or "")
@@ -65,7 +67,7 @@ def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: dat
         return None
     if kind == "relative" and info:
         return str(published.year + info[1])
-    if kind in ("present", "since"):
+    if kind in ("present", "since", "running"):
         # `2021年以来` / `去年以来`: a running total up to now
         return str(published.year)
     return None

@@ -1,0 +1,110 @@
+"""Figures in running text: offsets into raw text, the overlap policy, ranges, lists, tables."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipeline.extract import extract_text
+from pipeline.figures import Figure, longest_first
+from pipeline.rules import Rules
+
+PUBLISHED = date(2024, 4, 26)
+
+
+def facts(text: str, rules: Rules, **kw: object) -> list:
+    out = extract_text(text, rules, published=PUBLISHED, **kw)  # type: ignore[arg-type]
+    for f in out:  # every fact's offsets slice the raw text to its mention
+        assert text[f.start:f.end] == f.text
+    return out
+
+
+def test_figure_split_across_broken_lines_points_at_raw_text(rules: Rules) -> None:
+    raw = "余杭持续推进知识产权证券化改革创新，截至目前，已成功发行5\n\n单知识产权证券化产品，累计融资金额5.5亿余元。"
+    found = {f.text: f for f in facts(raw, rules)}
+    assert found["5\n\n单"].value == 5 and found["5\n\n单"].unit == "单"
+    assert raw.index("5\n\n单") == found["5\n\n单"].start
+    assert found["5.5亿余元"].value == 550_000_000
+
+
+def test_figure_interrupted_by_a_caption(rules: Rules) -> None:
+    raw = "去年以来全市知识产权工作成效显著，高价值发明专利拥有量57\n\n\n\n知识产权地方行\n\n48件，同比增长31.7%。"
+    out = facts(raw, rules)
+    first = out[0]
+    assert first.value == 5748 and first.unit == "件"
+    assert first.text.startswith("57") and first.text.endswith("48件")
+    assert out[1].value == pytest.approx(31.7) and out[1].type == "change"
+    assert out[1].metric == first.metric
+
+
+def test_full_width_and_traditional_text(rules: Rules) -> None:
+    out = facts("有效註冊商標１１８．３３萬件，同比增長１２．５％", rules)
+    assert [(f.value, f.unit) for f in out] == [(1_183_300, "件"), (pytest.approx(12.5), "%")]
+    assert out[0].text == "１１８．３３萬件"
+
+
+def test_longest_match_first_policy() -> None:
+    short = Figure(1, 3, 3, "名", "count", "exact", "unit.count")
+    long = Figure(0, 3, 3, "rank", "rank", "exact", "rank.ordinal")
+    other = Figure(5, 8, 10, "件", "count", "exact", "unit.count")
+    assert longest_first([short, other, long]) == [long, other]
+
+
+def test_tie_goes_to_rank_rules(rules: Rules) -> None:
+    out = facts("2022年度全球创新指数排名14位，较去年上升7位", rules)
+    assert [(f.text, f.unit, f.type) for f in out] == [("14位", "rank", "rank"), ("7位", "rank", "change")]
+
+
+def test_ranges_give_two_facts(rules: Rules) -> None:
+    out = facts("审查周期缩短至3-5天，费用降低20%—30%", rules)
+    assert [(f.text, f.value, f.qualifier) for f in out][:2] == [("3", 3, "lower_bound"), ("5天", 5, "upper_bound")]
+    assert [(f.text, f.qualifier) for f in out][2:] == [("20%", "lower_bound"), ("30%", "upper_bound")]
+
+
+def test_list_sharing_one_unit(rules: Rules) -> None:
+    out = facts("出口额和进口额分别接近9700亿和4000亿元", rules)
+    assert [(f.text, f.value, f.unit) for f in out] == [("9700亿", 9.7e11, "CNY"), ("4000亿元", 4e11, "CNY")]
+
+
+def test_decrease_is_negative(rules: Rules) -> None:
+    out = facts("专利代理机构数量同比下降5.2%", rules)
+    assert out[0].value == pytest.approx(-5.2) and out[0].type == "change"
+
+
+def test_minus_sign(rules: Rules) -> None:
+    out = facts("利润增速为-3.5%", rules)
+    assert out[0].value == pytest.approx(-3.5) and out[0].text == "-3.5%"
+
+
+def test_not_figures(rules: Rules) -> None:
+    text = ("2023年4月26日，东政发〔2022〕35号印发《“十四五”国家知识产权保护和运用规划》，"
+            "第二批试点名单、第24届中国专利奖，围绕“2+4+X”产业和5G技术，培育一批企业。")
+    assert facts(text, rules) == []
+
+
+def test_markdown_table_cells(rules: Rules) -> None:
+    text = ("| 序号 | 指标 | 2022年 | 目标值 2025年 |\n|---|---|---|---|\n"
+            "| 1 | 有效发明专利数量（件） | 2,806 | 4000 |\n| 2 | 常住人口（万人） | 839.45 | - |\n")
+    out = facts(text, rules)
+    assert [(f.text, f.value, f.unit, f.type, f.period) for f in out] == [
+        ("2,806", 2806, "件", "level", "2022"), ("4000", 4000, "件", "target", "2025"),
+        ("839.45", 8_394_500, "人", "level", "2022")]
+    assert out[0].metric == "有效发明专利数量" and out[0].rule == "table.cell"
+
+
+def test_tab_table_with_per_capita_unit(rules: Rules) -> None:
+    text = "序号\t主要指标\t基期值\t目标值\n\t\t2021 年\t2025 年\n1\t每万人口发明专利拥有量（件）\t25.8\t35\n"
+    out = facts(text, rules)
+    assert [(f.value, f.unit, f.type, f.period) for f in out] == [(25.8, "件", "level", "2021"), (35, "件", "target", "2025")]
+    assert facts("编号\t指标\n1\t专利（件/万人）\t3.2\n2\t商标（件/万人）\t4\n", rules)[0].metric == "每万人专利"
+
+
+def test_relative_years_use_the_publication_date(rules: Rules) -> None:
+    out = facts("去年，全市完成知识产权质押融资金额284亿元。今年以来新增商标1.2万件。", rules)
+    assert [f.period for f in out] == ["2023", "2024"]
+    assert [f.period for f in extract_text("去年新增商标1.2万件", rules, published=None)] == [None]
+
+
+def test_plan_documents_make_targets(rules: Rules) -> None:
+    out = facts("红木家具质量检验项目覆盖率达到92%以上。", rules, title="某市知识产权强县建设工作方案（2022-2025年）")
+    assert (out[0].type, out[0].period, out[0].qualifier) == ("target", "2025", "lower_bound")
