@@ -1,0 +1,24 @@
+# Reinstall only when pyproject.toml changes (the stamp records the last install).
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+
+# The ephemeral Prefect server needs more than the default startup time on 2 cores.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
+# Offline, the server's telemetry only logs DNS errors.
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: run test
+
+run: $(STAMP)
+	$(VENV)/bin/python flows.py
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	touch $@
