@@ -6,15 +6,18 @@ region and period, and build facts whose offsets point at the raw file.
 """
 from __future__ import annotations
 
+import bisect
 from datetime import date
 
 from pipeline.figures import Figure, finder_for
+from pipeline.gazetteer import Region
 from pipeline.kind import Kind, classify
 from pipeline.metric import metric_for
 from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period
 from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
+from pipeline.region import RegionIndex, document_scope, index as region_index, region_for
 from pipeline.rules import Rules
 from pipeline.segment import clause_start, sentences
 from pipeline.tables import TableFigure, find_tables
@@ -32,7 +35,15 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     table_spans = sorted({t.span for t in tables})
     figures = [f for f in finder.find(norm)
                if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
-    facts: list[Fact] = [_table_fact(t, text, doc, doc_id, rules) for t in tables]
+    gaz = rules.gazetteer
+    scope = document_scope(gaz, title, norm) if gaz else None
+    regions: RegionIndex | None = region_index(gaz, norm, scope) if gaz else None
+    entity_words = rules.cue_words("entity")
+    comparison = tuple(rules.rank_cues) + ("在", "占", "较", "比")
+    facts: list[Fact] = []
+    for t in tables:
+        at = regions.scope_at(_norm_pos(view, t.figure.start)) if regions else None
+        facts.append(_table_fact(t, text, doc, doc_id, rules, at))
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
     for fig in figures:
         sent = sents.span_at(fig.start)
@@ -41,30 +52,43 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
         kind = classify(norm, fig, clause_from, sent,
                         (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year)
         metric = metric_for(norm, fig.start, max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0),
-                            prev_in_sentence[2] if prev_in_sentence else None, rules)
+                            prev_in_sentence[2] if prev_in_sentence else None, rules,
+                            after=norm[fig.end:fig.end + 24] if fig.dimension == "count" else "")
         period = resolve_period(norm, fig.start, sent, published, rules,
                                 default_year=plan_year if kind.type == "target" else None)
-        facts.append(_fact(view, text, fig, kind, metric, None, period, sent, doc, doc_id, rules))
+        region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison) \
+            if regions and gaz else None
+        facts.append(_fact(view, text, fig, kind, metric, region, period, sent, doc, doc_id, rules))
         previous = (fig, kind, metric, sent)
     return sorted(facts, key=lambda f: (f.start, f.end))
 
 
-def _table_fact(t: TableFigure, raw: str, doc: str, doc_id: str, rules: Rules) -> Fact:
+def _table_fact(t: TableFigure, raw: str, doc: str, doc_id: str, rules: Rules, region: Region | None) -> Fact:
     fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
     return Fact(doc=doc, doc_id=doc_id, start=fig.start, end=fig.end, text=raw[fig.start:fig.end],
                 value=fig.value, unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=t.type,
-                metric=t.metric, metric_id=None, region=None, region_code=None, period=t.period,
+                metric=t.metric, metric_id=None, region=region.full_name if region else None,
+                region_code=region.code if region else None, period=t.period,
                 sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
 
 
-def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None, region: str | None,
+def _norm_pos(view: TextView, raw_pos: int) -> int:
+    """The normalised offset of a raw offset (first normalised char at or after it)."""
+    return bisect.bisect_left(sorted_view(view), raw_pos)
+
+
+def sorted_view(view: TextView) -> list[int]:
+    return sorted(view.to_raw)
+
+
+def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None, region: Region | None,
           period: str | None, sent: tuple[int, int], doc: str, doc_id: str, rules: Rules) -> Fact:
     start, end = view.raw_span(fig.start, fig.end)
     value = -abs(fig.value) if kind.sign < 0 else fig.value
     return Fact(doc=doc, doc_id=doc_id, start=start, end=end, text=raw[start:end], value=value,
                 unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=kind.type,
-                metric=metric, metric_id=None, region=region, region_code=None, period=period,
-                sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule, rules_version=rules.version)
+                metric=metric, metric_id=None, region=region.full_name if region else None,
+                region_code=region.code if region else None, period=period, sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule, rules_version=rules.version)
 
 
 def extract_document(doc: Document, rules: Rules) -> list[Fact]:

@@ -34,7 +34,7 @@ class _Cues:
 def _cues(rules: Rules) -> _Cues:
     adjacent, clause, patterns = [], [], []
     for cue in rules.cues:
-        if cue.kind in ("transparent", "joiner"):
+        if cue.kind in ("transparent", "joiner", "entity"):
             continue
         if cue.pattern is not None:
             patterns.append((cue.pattern, cue.kind))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import regex
 
@@ -21,6 +22,38 @@ _HEAD = regex.compile(
 )
 _TAIL_CUT = regex.compile(r"(?:同比|环比|较|比上年|比去年|相比|相较|增长|增加|提高|提升|上升|下降|减少|缩减|降低|缩短|节约|居|位居|位列|排名|从|由)")
 _SUFFIX_WORDS = ("增幅", "增速", "占比", "比重", "增长率")
+_AFTER = regex.compile(r"^[\p{Han}A-Za-z]{2,20}")
+_NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
+
+
+@lru_cache(maxsize=1)
+def _posseg() -> Any:
+    """jieba's tagger, loaded on first use: only short stretches are ever tagged."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    return jieba.posseg
+
+
+def _ends_with_verb(text: str) -> bool:
+    words = list(_posseg().cut(text[-8:]))
+    return bool(words) and words[-1].flag.startswith("v") and words[-1].flag != "vn"
+
+
+def _noun_phrase_after(after: str) -> str | None:
+    """The counted noun after a figure (开展25个|高价值专利培育项目，…), cut at its first verb."""
+    m = _AFTER.match(after)
+    if not m:
+        return None
+    out = ""
+    for word in _posseg().cut(m[0]):
+        if word.flag.startswith("v") and word.flag != "vn" and out:
+            break
+        if not word.flag.startswith(_NOUNISH) and not out:
+            return None
+        out += word.word
+    return out if len(out) >= 2 else None
 
 
 @lru_cache(maxsize=8)
@@ -42,9 +75,17 @@ def _strip_tail(text: str, words: tuple[str, ...]) -> str:
 
 
 def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None, rules: Rules,
-               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
-    """The metric of a figure; `previous` is the metric of the figure before it in the sentence."""
+               strip_regions: Callable[[str], str] = lambda s: s, after: str = "") -> str | None:
+    """The metric of a figure; `previous` is the metric of the figure before it in the sentence.
+
+    `after` is the text right after the figure: where a verb stands before a
+    count (开展25个高价值专利培育项目), the counted noun after it is the metric.
+    """
     prefix = text[clause_from:fig_start]
+    if after and (not prefix.strip() or _ends_with_verb(prefix)):
+        noun = _noun_phrase_after(after)
+        if noun:
+            return noun
     prefix = regex.sub(r"[“”\"《》]", "", prefix)
     head = _HEAD.sub("", strip_regions(_HEAD.sub("", prefix)))
     head = _HEAD.sub("", head)

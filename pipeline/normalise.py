@@ -28,6 +28,7 @@ _TERMINAL = set("。！？!?；;：:…”’」』）)】]*|#>")
 _BLOCK_START = regex.compile(
     r"^\s*(?:#|[-*+]\s|>|\||\d+[.、．]\s*\S|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|●|■|◆|第[一二三四五六七八九十\d]+[章节条])"
 )
+_SECTION_HEAD = regex.compile(r"^[^\s：:，。,]{2,8}[：:]")  # 丽水：优化服务… opens a section
 _MIN_BODY = 20  # a line at least this long, ending mid-sentence, is a broken body line
 _MAX_CAPTION = 30  # a line this short with no punctuation may be a caption
 _MAX_CAPTIONS = 3
@@ -81,7 +82,8 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 def _is_block(line: str) -> bool:
     """Headings, list items and table rows never continue a broken paragraph."""
-    return "\t" in line or "|" in line or bool(_BLOCK_START.match(line))
+    return "\t" in line or "|" in line or bool(_BLOCK_START.match(line)) or \
+        (len(line) <= 40 and bool(_SECTION_HEAD.match(line)))
 
 
 def _is_open(line: str) -> bool:

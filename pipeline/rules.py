@@ -14,6 +14,7 @@ from typing import Any
 
 import regex
 
+from pipeline.gazetteer import Gazetteer, load_gazetteer
 from pipeline.rulefile import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
 
 __all__ = ["Rules", "RuleError", "load_rules", "UnitRule", "ScaleRule", "QualifierRule", "CueRule", "RankForm"]
@@ -105,6 +106,7 @@ class Rules:
     periods: tuple[PeriodRule, ...]
     exclusions: tuple[Exclusion, ...]
     examples: tuple[RawRule, ...] = field(repr=False)  # every rule, for the example runner
+    gazetteer: Gazetteer | None = field(default=None, repr=False)  # regions.yaml over the official divisions
 
     def cue_words(self, kind: str) -> tuple[str, ...]:
         return tuple(w for c in self.cues if c.kind == kind for w in c.words)
@@ -168,7 +170,7 @@ def _cues(path: Path) -> tuple[list[RawRule], tuple[CueRule, ...]]:
     _, raw = read_rule_file(path, frozenset({"kind"}), frozenset({"words", "pattern", "reach", "sign"}))
     out = []
     for r in raw:
-        kind = choice(r, "kind", frozenset({"change", "share", "target", "transparent", "joiner"}))
+        kind = choice(r, "kind", frozenset({"change", "share", "target", "transparent", "joiner", "entity"}))
         if ("words" in r.data) == ("pattern" in r.data):
             raise r.error("give exactly one of 'words' or 'pattern'")
         pattern = _compile(r, r.data["pattern"]) if "pattern" in r.data else None
@@ -264,8 +266,9 @@ def load_rules(rules_dir: Path) -> Rules:
     raw_excl, exclusions = _exclusions(rules_dir / "exclusions.yaml")
     every = raw_units + raw_scales + raw_quals + raw_cues + raw_ranks + raw_periods + raw_excl
     check_unique(every)
+    gazetteer = load_gazetteer(rules_dir) if (rules_dir / "regions.yaml").is_file() else None
     return Rules(rules_dir, rules_version(rules_dir), units, scales, quals, cues, rank_cues, rank_scopes,
-                 rank_forms, periods, exclusions, tuple(every))
+                 rank_forms, periods, exclusions, tuple(every), gazetteer)
 
 
 def example_items(rule: RawRule) -> list[tuple[str, dict[str, Any]]]:

@@ -1,0 +1,126 @@
+"""Attaching the region: the place a figure belongs to.
+
+Region follows the document's scope. The title names the document's region;
+a section heading that opens with a place (`丽水：优化服务…`, `# 杭州：…`)
+sets the region until the next such heading. Inside a sentence, the nearest
+place named before the figure wins (`全市`, `全省` resolve against the current
+scope; a short name like `余杭` resolves under it). A figure of one company,
+person or thing (`该企业`, `…有限公司`) has no region: those cue words are
+`kind: entity` entries in rules/cues.yaml.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import regex
+
+from pipeline.gazetteer import Gazetteer, Region, RegionMention
+
+_HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
+_TITLES = regex.compile(r"《[^《》\n]{1,80}》")
+
+
+@dataclass(frozen=True)
+class RegionIndex:
+    """Region mentions and section scopes of one normalised text."""
+
+    mentions: tuple[RegionMention, ...]
+    starts: tuple[int, ...]
+    sections: tuple[tuple[int, Region | None], ...]  # (start offset, scope from there on)
+
+    def scope_at(self, pos: int) -> Region | None:
+        i = bisect.bisect_right([s for s, _ in self.sections], pos) - 1
+        return self.sections[i][1] if i >= 0 else None
+
+    def last_before(self, start: int, end: int) -> RegionMention | None:
+        """The last mention inside [start, end)."""
+        i = bisect.bisect_left(self.starts, end) - 1
+        while i >= 0 and self.mentions[i].start >= start:
+            m = self.mentions[i]
+            if m.end <= end:
+                return m
+            i -= 1
+        return None
+
+
+def _near(gaz: Gazetteer, region: Region, scope: Region | None) -> bool:
+    """Is `region` in the same province as `scope`?"""
+    if scope is None or scope.level == 0:
+        return False
+    province = scope
+    while province.level > 1 and province.parent:
+        province = gaz.by_code(province.parent)
+    return gaz.within(region, province)
+
+
+def document_scope(gaz: Gazetteer, title: str | None, text: str) -> Region | None:
+    """The document's region: the most specific place its title names, else its opening names."""
+    for source in (title or "", text[:200]):
+        found = [m for m in gaz.find(source) if m.kind != "scope_word"]
+        if found:
+            return max(found[:2], key=lambda m: m.region.level).region if len(found) > 1 and \
+                found[1].start == found[0].end else found[0].region
+    return None
+
+
+def index(gaz: Gazetteer, text: str, scope: Region | None) -> RegionIndex:
+    """Find section headings and every region mention, resolving each under its section's scope."""
+    sections: list[tuple[int, Region | None]] = [(0, scope)]
+    pos = 0
+    for line in text.split("\n"):
+        m = _HEADING.match(line)
+        if m and len(line) <= 40:
+            found = [x for x in gaz.find(m["head"], scope) if x.kind != "scope_word"]
+            if found and found[0].start == 0:
+                sections.append((pos, found[-1].region))
+        pos += len(line) + 1
+    hidden = [t.span() for t in _TITLES.finditer(text)]
+    mentions: list[RegionMention] = []
+    for (start, region_scope), nxt in zip(sections, sections[1:] + [(len(text), None)]):
+        for m in gaz.find(text[start:nxt[0]], region_scope):
+            s, e = m.start + start, m.end + start
+            if any(a <= s < b for a, b in hidden):
+                continue
+            if m.kind == "short" and m.region.level == 3 and not _near(gaz, m.region, region_scope):
+                continue  # 比如, 富裕: a county's short name counts only in its own province
+            mentions.append(RegionMention(s, e, m.surface, m.region, m.kind))
+    return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
+
+
+_FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流")
+
+
+def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...]) -> bool:
+    """全省 in 居全省第3名 or 全国首单 names the field of a comparison, not the figure's place."""
+    if m.kind != "scope_word" and m.region.level != 0:
+        return False
+    before = text[max(0, m.start - 3):m.start]
+    return any(before.endswith(c) for c in cues) or text.startswith(_FIELD_AFTER, m.end)
+
+
+def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sentence: tuple[int, int],
+               entity_words: tuple[str, ...], comparison_cues: tuple[str, ...]) -> Region | None:
+    """The region of a figure at `fig_start` in `sentence`.
+
+    The nearest place named before the figure in its sentence, else earlier in
+    its paragraph, else the section's scope; a scope word (全市) is read
+    against the nearest place named before it in the sentence.
+    """
+    prefix = text[sentence[0]:fig_start]
+    if any(w in prefix for w in entity_words):
+        return None
+    para_start = text.rfind("\n", 0, sentence[0]) + 1
+    # the sentence, then what the paragraph is about so far (近年来，景宁县以…。2023年，…3809吨)
+    for lo, hi in ((sentence[0], fig_start), (para_start, sentence[0])):
+        end = hi
+        while (m := idx.last_before(lo, end)) is not None:
+            if _comparison_scope(text, m, comparison_cues) or (lo != sentence[0] and m.kind == "scope_word"):
+                end = m.start
+                continue
+            if m.kind == "scope_word":
+                local = idx.last_before(sentence[0], m.start)
+                if local is not None and local.kind != "scope_word" and local.region.level >= 2:
+                    return gaz.scope_word(m.surface, local.region) or m.region
+            return m.region
+    return idx.scope_at(fig_start)
