@@ -83,7 +83,8 @@ def short_name(name: str, ethnic: Iterable[str]) -> str | None:
 
 def _read_divisions(path: Path) -> dict[str, Region]:
     """Province/prefecture/county from the 12-digit codes; a municipality's 市辖 code maps to it."""
-    rows = sorted((r["adcode"], r["name"]) for r in csv.DictReader(path.open(encoding="utf-8")))
+    with path.open(encoding="utf-8") as f:
+        rows = sorted((r["adcode"], r["name"]) for r in csv.DictReader(f))
     names = {code: name for code, name in rows if _DIVISION.fullmatch(name) and code[6:] == "000000"}
     out: dict[str, Region] = {}
     for code, name in names.items():

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from pipeline.figures import Figure
 from pipeline.rules import Rules
+from pipeline.segment import strip_end
 
 
 @dataclass(frozen=True)
@@ -47,24 +48,12 @@ def _cues(rules: Rules) -> _Cues:
                  tuple(sorted(transparent, key=len, reverse=True)), tuple(rules.cue_words("joiner")))
 
 
-def _strip_end(text: str, words: tuple[str, ...]) -> str:
-    """Remove transparent words from the end, repeatedly."""
-    changed = True
-    while changed and text:
-        changed = False
-        for w in words:
-            if text.endswith(w):
-                text, changed = text[: -len(w)], True
-                break
-    return text.rstrip()
-
-
 def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int],
              previous: tuple[Figure, Kind] | None, rules: Rules, plan_year: int | None) -> Kind:
     """The type and sign of `fig` from the cues around it."""
     cues = _cues(rules)
     prefix = text[clause_from:fig.start]
-    bare_prefix = _strip_end(prefix, cues.transparent)
+    bare_prefix = strip_end(prefix, cues.transparent)
     if previous is not None:
         prev_fig, prev_kind = previous
         gap = text[prev_fig.end:fig.start].strip()

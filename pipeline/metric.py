@@ -15,6 +15,7 @@ from typing import Any
 import regex
 
 from pipeline.rules import Rules
+from pipeline.segment import strip_end
 
 _HEAD = regex.compile(
     r"^(?:(?:截至|截止|到|至|在|自|从|于)?\s*(?:(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?(?:\d{1,2}月(?:底|末)?)?|今年|去年|上年|目前|当前|现有|近年来|近年|以来|"
@@ -63,17 +64,6 @@ def _tail_words(rules: Rules) -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
-def _strip_tail(text: str, words: tuple[str, ...]) -> str:
-    changed = True
-    while changed and text:
-        changed = False
-        for w in words:
-            if text.endswith(w):
-                text, changed = text[: -len(w)].rstrip(), True
-                break
-    return text
-
-
 def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None, rules: Rules,
                strip_regions: Callable[[str], str] = lambda s: s, after: str = "") -> str | None:
     """The metric of a figure; `previous` is the metric of the figure before it in the sentence.
@@ -90,11 +80,11 @@ def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None
     head = _HEAD.sub("", strip_regions(_HEAD.sub("", prefix)))
     head = _HEAD.sub("", head)
     if head.startswith("占") and previous:
-        return previous + _strip_tail(head, _tail_words(rules))
+        return previous + strip_end(head, _tail_words(rules))
     cut = _TAIL_CUT.search(head)
     if cut is not None:
         head = head[: cut.start()]
-    head = _strip_tail(head.strip(), _tail_words(rules))
+    head = strip_end(head.strip(), _tail_words(rules))
     if head in _SUFFIX_WORDS and previous:
         return previous + head
     if len(head) < 2:

@@ -14,7 +14,7 @@ from typing import Any
 
 import regex
 
-from pipeline.gazetteer import Gazetteer, load_gazetteer
+from pipeline.gazetteer import Gazetteer, load_gazetteer, read_region_rules
 from pipeline.rulefile import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
 
 __all__ = ["Rules", "RuleError", "load_rules", "UnitRule", "ScaleRule", "QualifierRule", "CueRule", "RankForm"]
@@ -265,8 +265,9 @@ def load_rules(rules_dir: Path) -> Rules:
     raw_periods, periods = _periods(rules_dir / "periods.yaml")
     raw_excl, exclusions = _exclusions(rules_dir / "exclusions.yaml")
     every = raw_units + raw_scales + raw_quals + raw_cues + raw_ranks + raw_periods + raw_excl
-    check_unique(every)
-    gazetteer = load_gazetteer(rules_dir) if (rules_dir / "regions.yaml").is_file() else None
+    regions_file = rules_dir / "regions.yaml"
+    check_unique(every + (read_region_rules(regions_file) if regions_file.is_file() else []))
+    gazetteer = load_gazetteer(rules_dir) if regions_file.is_file() else None
     return Rules(rules_dir, rules_version(rules_dir), units, scales, quals, cues, rank_cues, rank_scopes,
                  rank_forms, periods, exclusions, tuple(every), gazetteer)
 

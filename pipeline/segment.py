@@ -51,3 +51,15 @@ def clause_start(text: str, pos: int, floor: int = 0) -> int:
     while i >= floor and text[i] not in CLAUSE_MARKS:
         i -= 1
     return i + 1
+
+
+def strip_end(text: str, words: tuple[str, ...]) -> str:
+    """Remove any of `words` (longest first) from the end of `text`, repeatedly."""
+    changed = True
+    while changed and text:
+        changed = False
+        for w in words:
+            if text.endswith(w):
+                text, changed = text[: -len(w)].rstrip(), True
+                break
+    return text
