@@ -26,12 +26,13 @@ from pipeline.tables import TableFigure, find_tables
 def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
                  published: date | None = None, title: str | None = None) -> list[Fact]:
     """Facts of one text; the pure function behind `extract_document`, handy in tests."""
-    view = normalise(text)
+    folded = fold_chars(text)
+    view = normalise(text, folded)
     norm = view.text
     sents = sentences(norm)
     plan_year = plan_end_year(title)
     finder = finder_for(rules)
-    tables = find_tables(fold_chars(text), finder)
+    tables = find_tables(folded, finder)
     table_spans = sorted({t.span for t in tables})
     figures = [f for f in finder.find(norm)
                if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]

@@ -24,6 +24,12 @@ INNER = r"[余多]"
 RANGE_JOINERS = "-—–~～至到"
 LIST_JOINERS = ("和", "、", "与", "及", "或")
 PUNCT = "，。；：！？,;:!?\n（）()“”《》"
+RULE_SECONDS = 2.0  # time limit for one user-written pattern on one report...
+RULE_SECONDS_PER_MB = 4.0  # ...plus this much per MB of text
+
+
+class RuleTimeout(RuntimeError):
+    """A user-written pattern ran past its time limit on a report."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,14 @@ class FigureFinder:
         cues, scopes = _alternation(rules.rank_cues), _alternation(rules.rank_scopes)
         self.rank_near = regex.compile(rf"(?:(?:{cues})[^{PUNCT}]{{0,10}}|(?:{scopes})[^{PUNCT}]{{0,6}})$")
         self.rank_strict = regex.compile(rf"(?:{cues})(?:{scopes})?\s*$")
-        quals = sorted(rules.qualifiers, key=lambda q: -max(len(w) for w in q.words))
-        self.before = sorted(((w, q) for q in quals if q.position == "before" for w in q.words), key=lambda x: -len(x[0]))
-        self.after = sorted(((w, q) for q in quals if q.position == "after" for w in q.words), key=lambda x: -len(x[0]))
+        quals = rules.qualifiers
+        self.before = {w: q for q in quals if q.position == "before" for w in q.words}
+        self.after = {w: q for q in quals if q.position == "after" for w in q.words}
+        self.before_re = regex.compile(rf"(?:{_alternation(list(self.before))})$")
+        self.after_re = regex.compile(_alternation(list(self.after)))
+        self.transparent_re = regex.compile(rf"(?:{_alternation(rules.cue_words('transparent'))})$")
         self.inner_qualifier = next((q.qualifier for q in quals if q.position == "inner"), "lower_bound")
-        self.transparent = sorted(rules.cue_words("transparent"), key=len, reverse=True)
-        self.exclusions = [e.pattern for e in rules.exclusions]
+        self.exclusions = [(e.id, e.pattern) for e in rules.exclusions]
 
     # -- candidates ---------------------------------------------------------
 
@@ -145,7 +153,15 @@ class FigureFinder:
     # -- filters --------------------------------------------------------------
 
     def excluded_spans(self, text: str) -> list[tuple[int, int]]:
-        spans = sorted(m.span() for p in self.exclusions for m in p.finditer(text))
+        """Spans of every exclusion; a rule whose regex runs away is stopped and named."""
+        limit = RULE_SECONDS + RULE_SECONDS_PER_MB * len(text) / 1e6
+        spans: list[tuple[int, int]] = []
+        for rule_id, pattern in self.exclusions:
+            try:
+                spans.extend(m.span() for m in pattern.finditer(text, timeout=limit))
+            except TimeoutError:
+                raise RuleTimeout(f"rule {rule_id!r} took over {limit:.1f} s on one report "
+                                  "(catastrophic backtracking?); fix its pattern") from None
         return spans
 
     def _qualify(self, text: str, fig: Figure) -> Figure | None:
@@ -153,20 +169,19 @@ class FigureFinder:
         prefix = text[max(0, fig.start - 12):fig.start].rstrip()
         qualifier = None
         for _ in range(2):
-            for word, rule in self.before:
-                if prefix.endswith(word) and (not rule.bare_only or fig.bare):
-                    qualifier = rule.qualifier
-                    break
-            if qualifier:
+            m = self.before_re.search(prefix)
+            rule = self.before[m[0]] if m else None
+            if rule is not None and (not rule.bare_only or fig.bare):
+                qualifier = rule.qualifier
                 break
-            stripped = next((prefix[:-len(t)] for t in self.transparent if prefix.endswith(t)), None)
-            if stripped is None:
+            t = self.transparent_re.search(prefix)
+            if t is None:
                 break
-            prefix = stripped.rstrip()
+            prefix = prefix[:t.start()].rstrip()
         if fig.bare and qualifier in (None, "exact"):
             return None
-        suffix = text[fig.end:fig.end + 3]
-        after = next((rule.qualifier for word, rule in self.after if suffix.startswith(word)), None)
+        m = self.after_re.match(text, fig.end)
+        after = self.after[m[0]].qualifier if m else None
         if fig.qualifier != "exact":  # inner markers and rank forms decide
             return fig
         return replace(fig, qualifier=after or qualifier or "exact")
@@ -215,8 +230,10 @@ class FigureFinder:
     def find(self, text: str, skip: list[tuple[int, int]] | None = None) -> list[Figure]:
         """Every figure of a text, in order, after exclusions and the overlap policy."""
         candidates = self._numbered(text) + self._ranks(text) + self._percent_forms(text)
-        blocked = sorted(self.excluded_spans(text) + list(skip or []))
-        candidates = [c for c in candidates if not _overlaps(blocked, c.start, c.end)]
+        blocked = bytearray(len(text))  # 1 where an exclusion covers the text
+        for start, end in self.excluded_spans(text) + list(skip or []):
+            blocked[start:end] = b"\x01" * (end - start)
+        candidates = [c for c in candidates if blocked.find(1, c.start, c.end) < 0]
         chosen = longest_first(candidates)
         qualified = [q for q in (self._qualify(text, f) for f in chosen) if q is not None]
         return self._pair_up(text, qualified)
@@ -237,11 +254,6 @@ def _scale_of(mention: str, scales: dict[str, float]) -> float:
         if rest.startswith(word):
             return scales[word]
     return 1.0
-
-
-def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    i = bisect.bisect_left(spans, (end, end))
-    return any(s < end and start < e for s, e in spans[max(0, i - 64):i])
 
 
 def longest_first(candidates: list[Figure]) -> list[Figure]:

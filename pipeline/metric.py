@@ -22,6 +22,7 @@ _HEAD = regex.compile(
     r"据统计|据悉|其中|同时|此外|另外|全市|全省|全区|全县|全国|我市|我省|该市|该区|该县|共|累计|完成|实现|获批|已|还|并|也|均|为|，|,|、|\s))+"
 )
 _TAIL_CUT = regex.compile(r"(?:同比|环比|较|比上年|比去年|相比|相较|增长|增加|提高|提升|上升|下降|减少|缩减|降低|缩短|节约|居|位居|位列|排名|从|由)")
+_QUOTES = regex.compile(r"[“”\"《》]")
 _SUFFIX_WORDS = ("增幅", "增速", "占比", "比重", "增长率")
 _AFTER = regex.compile(r"^[\p{Han}A-Za-z]{2,20}")
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
@@ -37,18 +38,20 @@ def _posseg() -> Any:
     return jieba.posseg
 
 
+@lru_cache(maxsize=4096)
 def _ends_with_verb(text: str) -> bool:
-    words = list(_posseg().cut(text[-8:]))
+    words = list(_posseg().cut(text, HMM=False))
     return bool(words) and words[-1].flag.startswith("v") and words[-1].flag != "vn"
 
 
+@lru_cache(maxsize=4096)
 def _noun_phrase_after(after: str) -> str | None:
     """The counted noun after a figure (开展25个|高价值专利培育项目，…), cut at its first verb."""
     m = _AFTER.match(after)
     if not m:
         return None
     out = ""
-    for word in _posseg().cut(m[0]):
+    for word in _posseg().cut(m[0], HMM=False):
         if word.flag.startswith("v") and word.flag != "vn" and out:
             break
         if not word.flag.startswith(_NOUNISH) and not out:
@@ -72,11 +75,11 @@ def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None
     count (开展25个高价值专利培育项目), the counted noun after it is the metric.
     """
     prefix = text[clause_from:fig_start]
-    if after and (not prefix.strip() or _ends_with_verb(prefix)):
+    if after and (not prefix.strip() or _ends_with_verb(prefix[-8:])):
         noun = _noun_phrase_after(after)
         if noun:
             return noun
-    prefix = regex.sub(r"[“”\"《》]", "", prefix)
+    prefix = _QUOTES.sub("", prefix)
     head = _HEAD.sub("", strip_regions(_HEAD.sub("", prefix)))
     head = _HEAD.sub("", head)
     if head.startswith("占") and previous:

@@ -123,9 +123,12 @@ def paragraphs(text: str) -> list[list[tuple[int, int]]]:
     return out
 
 
-def normalise(raw: str) -> TextView:
-    """The normalised text of a report, one logical paragraph per line."""
-    folded = fold_chars(raw)
+def normalise(raw: str, folded: str | None = None) -> TextView:
+    """The normalised text of a report, one logical paragraph per line.
+
+    `folded` is `fold_chars(raw)` when the caller has it already.
+    """
+    folded = fold_chars(raw) if folded is None else folded
     parts: list[str] = []
     to_raw = array("l")
     for para in paragraphs(folded):

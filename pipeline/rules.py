@@ -112,11 +112,25 @@ class Rules:
         return tuple(w for c in self.cues if c.kind == kind for w in c.words)
 
 
+# Texts that make a backtracking-prone pattern show itself at load time.
+_PROBES = ("a" * 3000 + "!", "1" * 3000 + "年!", "第" * 1500 + "x", "“" + "十" * 3000, "《" * 1000 + "2023")
+PROBE_SECONDS = 0.5
+
+
 def _compile(rule: RawRule, pattern: str) -> regex.Pattern[str]:
+    """Compile a user-written pattern and refuse one that backtracks catastrophically."""
     try:
-        return regex.compile(pattern)
+        compiled = regex.compile(pattern)
     except regex.error as exc:
         raise rule.error(f"pattern does not compile: {exc}") from None
+    for probe in _PROBES:
+        try:
+            for _ in compiled.finditer(probe, timeout=PROBE_SECONDS):
+                pass
+        except TimeoutError:
+            raise rule.error(f"pattern is too slow (over {PROBE_SECONDS} s on a {len(probe)}-character probe): "
+                             "look for nested repetition such as (a+)+") from None
+    return compiled
 
 
 def _number(rule: RawRule, key: str, default: float) -> float:

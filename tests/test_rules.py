@@ -58,3 +58,22 @@ def test_version_changes_with_any_rule_edit(rules_copy: Path) -> None:
     after = load_rules(rules_copy)
     assert after.version != before
     assert any(u.id == "unit.new" for u in after.units)
+
+
+def test_pathological_pattern_is_refused_at_load(rules_copy: Path) -> None:
+    _append(rules_copy / "exclusions.yaml", "  - id: excl.slow\n    pattern: '(a+)+$'\n    reason: test\n")
+    with pytest.raises(RuleError, match=r"rule 'excl.slow': pattern is too slow"):
+        load_rules(rules_copy)
+
+
+def test_runaway_pattern_is_stopped_on_a_report(rules_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pattern that passes the load probes but runs away on real text is stopped and named."""
+    from pipeline import figures
+    from pipeline.extract import extract_text
+
+    _append(rules_copy / "exclusions.yaml", "  - id: excl.sneaky\n    pattern: '(?:件件|件)+X'\n    reason: test\n")
+    rules = load_rules(rules_copy)
+    monkeypatch.setattr(figures, "RULE_SECONDS", 0.05)
+    monkeypatch.setattr(figures, "RULE_SECONDS_PER_MB", 0.0)
+    with pytest.raises(figures.RuleTimeout, match="excl.sneaky"):
+        extract_text("件" * 40 + "!", rules)
