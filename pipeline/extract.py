@@ -14,7 +14,7 @@ from pipeline.gazetteer import Region
 from pipeline.kind import Kind, classify
 from pipeline.metric import metric_for
 from pipeline.normalise import TextView, fold_chars, normalise
-from pipeline.period import resolve as resolve_period
+from pipeline.period import resolve as resolve_period, section_years
 from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
 from pipeline.region import RegionIndex, document_scope, index as region_index, region_for
@@ -31,6 +31,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     norm = view.text
     sents = sentences(norm)
     plan_year = plan_end_year(title)
+    years = section_years(norm)
     finder = finder_for(rules)
     tables = find_tables(folded, finder)
     table_spans = sorted({t.span for t in tables})
@@ -56,7 +57,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
                             prev_in_sentence[2] if prev_in_sentence else None, rules,
                             after=norm[fig.end:fig.end + 24] if fig.dimension == "count" else "")
         period = resolve_period(norm, fig.start, sent, published, rules,
-                                default_year=plan_year if kind.type == "target" else None)
+                                default_year=plan_year if kind.type == "target" else None, sections=years)
         region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison) \
             if regions and gaz else None
         facts.append(_fact(view, text, fig, kind, metric, region, period, sent, doc, doc_id, rules))

@@ -24,7 +24,7 @@ _FOLD.update({0xFF21 + i: 0x41 + i for i in range(26)})
 _FOLD.update({0xFF41 + i: 0x61 + i for i in range(26)})
 _FOLD.update({ord(a): ord(b) for a, b in zip("％．＋－／～＜＞＝−\u3000\xa0", "%.+-/~<>=- ")})
 
-_TERMINAL = set("。！？!?；;：:…”’」』）)】]*|#>")
+_TERMINAL = set("。！？!?：:…”’」』）)】]*|#>")  # a line ending in ； continues its sentence
 _BLOCK_START = regex.compile(
     r"^\s*(?:#|[-*+]\s|>|\||\d+[.、．]\s*\S|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|●|■|◆|第[一二三四五六七八九十\d]+[章节条])"
 )

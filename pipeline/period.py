@@ -9,6 +9,7 @@ Word lists live in rules/periods.yaml.
 """
 from __future__ import annotations
 
+import bisect
 from datetime import date
 from functools import lru_cache
 
@@ -31,8 +32,15 @@ def _by_word(rules: Rules) -> dict[str, tuple[str, int, int | None]]:
     return {w: (p.kind, p.offset, p.year) for p in rules.periods for w in p.words}
 
 
+_BASELINE = regex.compile(r"(?:较|比|相比|相较|同比|环比)\s*$")
+
+
 def _expressions(text: str, rules: Rules) -> list[tuple[int, str, str | None]]:
-    """(position, kind, year or None) of each time expression in `text`."""
+    """(position, kind, year or word) of each time expression in `text`.
+
+    A year that is the baseline of a comparison (较去年同期增加200家) is not
+    the period of anything, so it is left out.
+    """
     out: list[tuple[int, str, str | None]] = []
     ranges = [m.span() for m in _RANGE_END.finditer(text)]
     out.extend((m.end(), "year", m[1]) for m in _RANGE_END.finditer(text))
@@ -42,32 +50,76 @@ def _expressions(text: str, rules: Rules) -> list[tuple[int, str, str | None]]:
     for m in _pattern(rules).finditer(text):
         kind, _, _ = _by_word(rules)[m[0]]
         out.append((m.end(), kind, m[0]))
-    return sorted(out)
+    starts = {pos: pos - len(v or "") for pos, _, v in out}
+    return sorted(e for e in out if e[1] != "relative" or not _BASELINE.search(text, 0, starts[e[0]]))
+
+
+def _year_of(found: list[tuple[int, str, str | None]], published: date | None,
+             rules: Rules, from_start: bool = False) -> tuple[bool, str | None]:
+    """(decided, year) from the time expressions before a figure, nearest last."""
+    _, kind, value = found[-1]
+    earlier = [e for e in found[:-1] if e[1] in ("year", "plan", "relative")]
+    if kind == "since" and value == "以来" and earlier and earlier[-1][1] == "year" and from_start:
+        return True, earlier[-1][2]  # 2003年以来…从1.7万件增长至212万件: X takes the start year
+    if kind in ("running", "streak") and earlier:
+        _, kind, value = earlier[-1]  # 截至2023年底，累计… / 2023年…连续4年: the stated year
+    info = _by_word(rules).get(value or "")
+    if kind == "year":
+        return True, value
+    if kind == "plan" and info:
+        return True, str(info[2])
+    if kind in ("open", "streak"):
+        return True, None
+    if published is None:
+        return True, None
+    if kind == "relative" and info:
+        return True, str(published.year + info[1])
+    if kind in ("present", "since", "running"):
+        return True, str(published.year)  # 2021年以来 / 目前: a running total up to now
+    return False, None
+
+
+_SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")
+
+
+def section_years(text: str) -> list[tuple[int, str | None]]:
+    """(section start, its dominant year): the explicit year written most often in
+    each section; a section starts at a heading."""
+    starts = [0] + [m.end() for m in _SECTION_BREAK.finditer(text)]
+    out: list[tuple[int, str | None]] = []
+    for a, b in zip(starts, starts[1:] + [len(text)]):
+        counts: dict[str, int] = {}
+        for m in YEAR.finditer(text, a, b):
+            counts[m[1]] = counts.get(m[1], 0) + 1
+        best = max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(None, 0))
+        out.append((a, best[0]))
+    return out
 
 
 def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
-            rules: Rules, default_year: int | None = None) -> str | None:
-    """The period of a figure starting at `fig_start` in the sentence `sentence`."""
+            rules: Rules, default_year: int | None = None,
+            sections: list[tuple[int, str | None]] | None = None) -> str | None:
+    """The period of a figure starting at `fig_start` in the sentence `sentence`.
+
+    With no time expression in its sentence, a figure takes the period the
+    paragraph set earlier (去年9月，…召开。该联盟…首次将6件…).
+    """
     s0, _ = sentence
     prefix = text[s0:fig_start]
     found = _expressions(prefix, rules)
+    tail = prefix[found[-1][0]:] if found else ""
+    last_from = tail.rfind("从")
+    from_start = last_from >= 0 and not regex.search(r"[至到]", tail[last_from:])
     if not found:
-        return str(default_year) if default_year else None
-    _, kind, value = found[-1]
-    if kind == "running" and len(found) > 1 and found[-2][1] in ("year", "plan", "relative"):
-        _, kind, value = found[-2]  # 截至2023年底，累计…: the stated year ends the running total
-    if kind == "year":
-        return value
-    info = _by_word(rules).get(value or "")
-    if kind == "plan" and info:
-        return str(info[2])
-    if kind == "open":
-        return None
-    if published is None:
-        return None
-    if kind == "relative" and info:
-        return str(published.year + info[1])
-    if kind in ("present", "since", "running"):
-        # `2021年以来` / `去年以来`: a running total up to now
-        return str(published.year)
+        para = text.rfind("\n", 0, s0) + 1
+        found = [e for e in _expressions(text[para:s0], rules) if e[1] in ("year", "relative", "present", "plan")]
+    if found:
+        decided, year = _year_of(found, published, rules, from_start)
+        if decided:
+            return year
+    if default_year:
+        return str(default_year)
+    if sections:  # the year the section is about (杭州 2022年“十件事”)
+        i = bisect.bisect_right([s for s, _ in sections], fig_start) - 1
+        return sections[i][1] if i >= 0 else None
     return None

@@ -224,7 +224,7 @@ def _periods(path: Path) -> tuple[list[RawRule], tuple[PeriodRule, ...]]:
     _, raw = read_rule_file(path, frozenset({"kind", "words"}), frozenset({"offset", "year"}))
     out = []
     for r in raw:
-        kind = choice(r, "kind", frozenset({"relative", "present", "since", "running", "open", "plan"}))
+        kind = choice(r, "kind", frozenset({"relative", "present", "since", "running", "open", "streak", "plan"}))
         if kind == "relative" and "offset" not in r.data:
             raise r.error("a relative period needs an 'offset'")
         if kind == "plan" and "year" not in r.data:
