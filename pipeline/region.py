@@ -18,7 +18,11 @@ import regex
 from pipeline.gazetteer import Gazetteer, Region, RegionMention
 
 _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
-_TITLES = regex.compile(r"《[^《》\n]{1,80}》")
+# Places inside titles, quotes and brackets name things (《东阳市…》, “绍兴酒”,
+# 浙江(杭州)知识产权诉调中心), not where a figure belongs.
+_HIDDEN = regex.compile(r"《[^《》\n]{1,80}》|“[^“”\n]{1,30}”|[（(][^（）()\n]{1,20}[）)]")
+_NAME_BEFORE = ("届", "年度")  # 首届浙江省知识产权奖: the place names an award
+_LIST_MARKS = ("、", "和", "与", "及", "等")
 
 
 @dataclass(frozen=True)
@@ -75,28 +79,40 @@ def index(gaz: Gazetteer, text: str, scope: Region | None) -> RegionIndex:
             if found and found[0].start == 0:
                 sections.append((pos, found[-1].region))
         pos += len(line) + 1
-    hidden = [t.span() for t in _TITLES.finditer(text)]
+    hidden = [t.span() for t in _HIDDEN.finditer(text)]
     mentions: list[RegionMention] = []
     for (start, region_scope), nxt in zip(sections, sections[1:] + [(len(text), None)]):
+        chain_start, last_end = -1, -1
         for m in gaz.find(text[start:nxt[0]], region_scope):
             s, e = m.start + start, m.end + start
-            if any(a <= s < b for a, b in hidden):
+            chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
+            if any(a <= s < b for a, b in hidden) or text.endswith(_NAME_BEFORE, 0, s):
                 continue
+            if text.startswith(_LIST_MARKS, e) or text.endswith("、", 0, chain_start):
+                continue  # several places listed together: the figure is not one of theirs
             if m.kind == "short" and m.region.level == 3 and not _near(gaz, m.region, region_scope):
                 continue  # 比如, 富裕: a county's short name counts only in its own province
             mentions.append(RegionMention(s, e, m.surface, m.region, m.kind))
     return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
 
 
-_FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流")
+_FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流", "占比", "总量")
 
 
-def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...]) -> bool:
-    """全省 in 居全省第3名 or 全国首单 names the field of a comparison, not the figure's place."""
+_NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
+
+
+def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...], fig_start: int) -> bool:
+    """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
+    before = text[max(0, m.start - 3):m.start]
+    if any(before.endswith(c) for c in cues):
+        return True
     if m.kind != "scope_word" and m.region.level != 0:
         return False
-    before = text[max(0, m.start - 3):m.start]
-    return any(before.endswith(c) for c in cues) or text.startswith(_FIELD_AFTER, m.end)
+    if m.region.level == 0 and (fig_start - m.end > _NATION_REACH or
+                                any(ch in "，,；;。" for ch in text[m.end:fig_start])):
+        return True  # 全国知识产权行政保护绩效考核连续4年…: the nation names the evaluation
+    return text.startswith(_FIELD_AFTER, m.end)
 
 
 def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sentence: tuple[int, int],
@@ -115,7 +131,7 @@ def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sent
     for lo, hi in ((sentence[0], fig_start), (para_start, sentence[0])):
         end = hi
         while (m := idx.last_before(lo, end)) is not None:
-            if _comparison_scope(text, m, comparison_cues) or (lo != sentence[0] and m.kind == "scope_word"):
+            if _comparison_scope(text, m, comparison_cues, fig_start) or (lo != sentence[0] and m.kind == "scope_word"):
                 end = m.start
                 continue
             if m.kind == "scope_word":
