@@ -12,7 +12,7 @@ from datetime import date
 from pipeline.figures import Figure, finder_for
 from pipeline.gazetteer import Region
 from pipeline.kind import Kind, classify
-from pipeline.metric import metric_for
+from pipeline.metric import is_streak, metric_for, pair_respectively
 from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period, section_years
 from pipeline.plan import plan_end_year
@@ -47,22 +47,51 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
         at = regions.scope_at(_norm_pos(view, t.figure.start)) if regions else None
         facts.append(_table_fact(t, text, doc, doc_id, rules, at))
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
+    referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
+    attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
     for fig in figures:
         sent = sents.span_at(fig.start)
         clause_from = clause_start(norm, fig.start, sent[0])
         prev_in_sentence = previous if previous and previous[3] == sent else None
+        if prev_in_sentence is None:
+            referent = None
         kind = classify(norm, fig, clause_from, sent,
                         (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year)
-        metric = metric_for(norm, fig.start, max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0),
-                            prev_in_sentence[2] if prev_in_sentence else None, rules,
-                            after=norm[fig.end:fig.end + 24] if fig.dimension == "count" else "")
+        metric_from = max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0)
+        metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
         period = resolve_period(norm, fig.start, sent, published, rules,
                                 default_year=plan_year if kind.type == "target" else None, sections=years)
         region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison) \
             if regions and gaz else None
-        facts.append(_fact(view, text, fig, kind, metric, region, period, sent, doc, doc_id, rules))
+        attached.append((fig, kind, metric, region, period, sent))
         previous = (fig, kind, metric, sent)
+        if not (fig.dimension == "duration" and is_streak(norm[metric_from:fig.start])):
+            referent = metric
+    metrics = pair_respectively([], _respectively_groups(norm, attached), [a[2] for a in attached])
+    for (fig, kind, _, region, period, sent), metric in zip(attached, metrics):
+        facts.append(_fact(view, text, fig, kind, metric, region, period, sent, doc, doc_id, rules))
     return sorted(facts, key=lambda f: (f.start, f.end))
+
+
+def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
+    """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
+    groups: list[tuple[list[int], list[int]]] = []
+    i = 0
+    while i < len(attached):
+        fig, _, _, _, _, sent = attached[i]
+        clause_from = clause_start(norm, fig.start, sent[0])
+        if "分别" not in norm[clause_from:fig.start]:
+            i += 1
+            continue
+        listed = [i]
+        while i + 1 < len(attached) and attached[i + 1][5] == sent and \
+                clause_start(norm, attached[i + 1][0].start, sent[0]) == clause_from:
+            i += 1
+            listed.append(i)
+        before = [j for j in range(listed[0]) if attached[j][5] == sent and attached[j][0].dimension != "duration"]
+        groups.append((before[-len(listed):], listed))
+        i += 1
+    return groups
 
 
 def _table_fact(t: TableFigure, raw: str, doc: str, doc_id: str, rules: Rules, region: Region | None) -> Fact:

@@ -18,13 +18,18 @@ from pipeline.rules import Rules
 from pipeline.segment import strip_end
 
 _HEAD = regex.compile(
-    r"^(?:(?:截至|截止|到|至|在|自|从|于)?\s*(?:(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?(?:\d{1,2}月(?:底|末)?)?|今年|去年|上年|目前|当前|现有|近年来|近年|以来|"
+    r"^(?:#+\s*|[●■◆•]\s*|[一二三四五六七八九十]+、|第[一二三四五六七八九十百\d]+届|(?:截至|截止|到|至|在|自|从|于)?\s*(?:(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?(?:\d{1,2}月(?:底|末)?)?|今年|去年|上年|目前|当前|现有|近年来|近年|以来|"
     r"据统计|据悉|其中|同时|此外|另外|全市|全省|全区|全县|全国|我市|我省|该市|该区|该县|共|累计|完成|实现|获批|已|还|并|也|均|为|，|,|、|\s))+"
 )
 _TAIL_CUT = regex.compile(r"(?:同比|环比|较|比上年|比去年|相比|相较|增长|增加|提高|提升|上升|下降|减少|缩减|降低|缩短|节约|居|位居|位列|排名|从|由)")
 _QUOTES = regex.compile(r"[“”\"《》]")
 _SUFFIX_WORDS = ("增幅", "增速", "占比", "比重", "增长率")
-_AFTER = regex.compile(r"^[\p{Han}A-Za-z]{2,20}")
+_AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
+_OF_AFTER = regex.compile(r"^的([\p{Han}]{2,12})")
+_PREDICATE = regex.compile(r"^(?:在)?([^，。；,;：:…\n]{2,30})")
+_AFTER_QUALIFIERS = regex.compile(r"^\s*(?:以上|以下|以内|左右|上下|之内|及以上)")
+_STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")
+_LIST_END = ("、", "和", "与", "及", "等", "”")
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
 
 
@@ -51,8 +56,8 @@ def _noun_phrase_after(after: str) -> str | None:
     if not m:
         return None
     out = ""
-    for word in _posseg().cut(m[0], HMM=False):
-        if word.flag.startswith("v") and word.flag != "vn" and out:
+    for word in _posseg().cut(m[1], HMM=False):
+        if word.flag.startswith(_STOP_FLAGS) and word.flag != "vn" and out:
             break
         if not word.flag.startswith(_NOUNISH) and not out:
             return None
@@ -67,16 +72,49 @@ def _tail_words(rules: Rules) -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
-def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None, rules: Rules,
-               strip_regions: Callable[[str], str] = lambda s: s, after: str = "") -> str | None:
-    """The metric of a figure; `previous` is the metric of the figure before it in the sentence.
+def is_streak(prefix: str) -> bool:
+    """连续4年 / 蝉联: a run of years, which measures what follows it."""
+    return prefix.rstrip().endswith(("连续", "蝉联"))
 
-    `after` is the text right after the figure: where a verb stands before a
-    count (开展25个高价值专利培育项目), the counted noun after it is the metric.
+
+@lru_cache(maxsize=4096)
+def _starts_with_verb(text: str) -> bool:
+    words = list(_posseg().cut(text[:6], HMM=False))
+    return bool(words) and (words[0].flag.startswith("v") or words[0].word in ("联合", "共同"))
+
+
+def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_from: int,
+               previous: str | None, rules: Rules, strip_regions: Callable[[str], str] = lambda s: s,
+               unit: str | None = None) -> str | None:
+    """The metric of a figure; `previous` is the metric of the figure it may refer to.
+
+    A count followed by a noun (开展25个|高价值专利培育项目) counts that noun; a
+    streak (连续4年|获国务院督查激励) measures what follows it; a figure after a
+    verb followed by 的 (获得最高20%|的经费补助) measures that noun; otherwise the
+    metric is read from the clause before the figure.
     """
+    after = text[fig_end:fig_end + 30]
+    qualified = _AFTER_QUALIFIERS.match(after)
+    if qualified:  # 10件以上的: no counted noun follows
+        after = after[qualified.end():]
     prefix = text[clause_from:fig_start]
-    if after and (not prefix.strip() or _ends_with_verb(prefix[-8:])):
-        noun = _noun_phrase_after(after)
+    stripped = prefix.rstrip()
+    verb_before = bool(stripped) and _ends_with_verb(stripped[-8:])
+    if (dimension == "count" or verb_before) and not qualified:
+        noun = _noun_phrase_after(after[:24])
+        if noun:
+            return noun
+    if dimension == "duration" and is_streak(prefix):
+        m = _PREDICATE.match(after)
+        if m:
+            return strip_end(m[1], _tail_words(rules)) or previous
+    if dimension == "count" and (unit or "") and len(unit or "") >= 2:
+        m = _PREDICATE.match(after)  # 10部门联合制定…: a counted noun as unit, the act names it
+        if m and _starts_with_verb(m[1]):
+            return m[1][:20] + (unit or "")
+    if not stripped or stripped.endswith(_LIST_END) or verb_before:
+        m = _OF_AFTER.match(after)
+        noun = _noun_phrase_after(m[1]) if m else None
         if noun:
             return noun
     prefix = _QUOTES.sub("", prefix)
@@ -87,9 +125,27 @@ def metric_for(text: str, fig_start: int, clause_from: int, previous: str | None
     cut = _TAIL_CUT.search(head)
     if cut is not None:
         head = head[: cut.start()]
+    already = max(head.rfind("已"), head.rfind("已经"))
+    if already >= 0 and len(head) - already > 3:  # 杭州知识产权法庭已审结各类知识产权案件
+        head = head[already + 1:].lstrip("经")
     head = strip_end(head.strip(), _tail_words(rules))
     if head in _SUFFIX_WORDS and previous:
         return previous + head
-    if len(head) < 2:
+    if len(head) < 2 or head.endswith(_LIST_END):
         return previous
     return head[-24:]
+
+
+def pair_respectively(texts: list[str], groups: list[tuple[list[int], list[int]]],
+                      metrics: list[str | None]) -> list[str | None]:
+    """`分别` lists: the i-th figure after 分别 takes the metric of the i-th figure it refers to.
+
+    `groups` holds (indices of the figures it refers to, indices of the 分别 figures).
+    """
+    out = list(metrics)
+    for targets, listed in groups:
+        if len(targets) == len(listed):
+            for t, l in zip(targets, listed):
+                if metrics[t]:
+                    out[l] = metrics[t]
+    return out
