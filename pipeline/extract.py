@@ -7,17 +7,18 @@ region and period, and build facts whose offsets point at the raw file.
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from datetime import date
 
 from pipeline.figures import Figure, finder_for
 from pipeline.gazetteer import Region
 from pipeline.kind import Kind, classify
-from pipeline.metric import is_streak, metric_for, pair_respectively
+from pipeline.metric import is_streak, metric_for, metric_id_for, pair_respectively, use_terms
 from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period, section_years
 from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
-from pipeline.region import RegionIndex, document_scope, index as region_index, region_for
+from pipeline.region import RegionIndex, document_scope, index as region_index, region_for, table_row_region
 from pipeline.rules import Rules
 from pipeline.segment import clause_start, sentences
 from pipeline.tables import TableFigure, find_tables
@@ -33,6 +34,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     plan_year = plan_end_year(title)
     years = section_years(norm)
     finder = finder_for(rules)
+    use_terms(rules.terms)
     tables = find_tables(folded, finder)
     table_spans = sorted({t.span for t in tables})
     figures = [f for f in finder.find(norm)
@@ -45,7 +47,10 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     facts: list[Fact] = []
     for t in tables:
         at = regions.scope_at(_norm_pos(view, t.figure.start)) if regions else None
-        facts.append(_table_fact(t, text, doc, doc_id, rules, at))
+        region, row_is_place = table_row_region(gaz, t.label, at) if gaz else (None, False)
+        if row_is_place:
+            t = replace(t, metric=t.column_metric)
+        facts.append(_table_fact(t, text, doc, doc_id, rules, region))
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
@@ -98,18 +103,15 @@ def _table_fact(t: TableFigure, raw: str, doc: str, doc_id: str, rules: Rules, r
     fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
     return Fact(doc=doc, doc_id=doc_id, start=fig.start, end=fig.end, text=raw[fig.start:fig.end],
                 value=fig.value, unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=t.type,
-                metric=t.metric, metric_id=None, region=region.full_name if region else None,
+                metric=t.metric, metric_id=metric_id_for(t.metric, rules), region=region.full_name if region else None,
                 region_code=region.code if region else None, period=t.period,
                 sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
 
 
 def _norm_pos(view: TextView, raw_pos: int) -> int:
-    """The normalised offset of a raw offset (first normalised char at or after it)."""
-    return bisect.bisect_left(sorted_view(view), raw_pos)
-
-
-def sorted_view(view: TextView) -> list[int]:
-    return sorted(view.to_raw)
+    """About the normalised offset of a raw offset; raw offsets only go out of
+    order where a caption was moved, which is close enough for finding a section."""
+    return bisect.bisect_left(view.to_raw, raw_pos)
 
 
 def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None, region: Region | None,
@@ -118,7 +120,7 @@ def _fact(view: TextView, raw: str, fig: Figure, kind: Kind, metric: str | None,
     value = -abs(fig.value) if kind.sign < 0 else fig.value
     return Fact(doc=doc, doc_id=doc_id, start=start, end=end, text=raw[start:end], value=value,
                 unit=fig.unit, dimension=fig.dimension, qualifier=fig.qualifier, type=kind.type,
-                metric=metric, metric_id=None, region=region.full_name if region else None,
+                metric=metric, metric_id=metric_id_for(metric, rules), region=region.full_name if region else None,
                 region_code=region.code if region else None, period=period, sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule, rules_version=rules.version)
 
 

@@ -33,14 +33,54 @@ _LIST_END = ("、", "和", "与", "及", "等", "”")
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
 
 
+_TERMS: tuple[str, ...] = ()
+
+
+def use_terms(terms: tuple[str, ...]) -> None:
+    """Give the metric reader the field's terms (rules/metrics.yaml) as a user dictionary."""
+    global _TERMS
+    if terms != _TERMS:
+        _TERMS = terms
+        _posseg.cache_clear()
+        _ends_with_verb.cache_clear()
+        _noun_phrase_after.cache_clear()
+        _starts_with_verb.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _posseg() -> Any:
-    """jieba's tagger, loaded on first use: only short stretches are ever tagged."""
+    """A jieba tagger of our own, loaded on first use, with the field's terms added.
+
+    Its own tokenizer keeps the user dictionary out of jieba's global one,
+    which the gazetteer uses for word boundaries.
+    """
     import jieba
     import jieba.posseg
 
     jieba.setLogLevel(60)
-    return jieba.posseg
+    tokenizer = jieba.Tokenizer()
+    tagger = jieba.posseg.POSTokenizer(tokenizer)
+    for term in _TERMS:
+        tokenizer.add_word(term, freq=None, tag="n")
+        tagger.word_tag_tab[term] = "n"
+    return tagger
+
+
+@lru_cache(maxsize=8)
+def _lexicon(rules: Rules) -> tuple[regex.Pattern[str] | None, dict[str, str]]:
+    ids = {w: m.id for m in rules.metrics for w in m.written}
+    if not ids:
+        return None, ids
+    return regex.compile("|".join(regex.escape(w) for w in sorted(ids, key=len, reverse=True))), ids
+
+
+def metric_id_for(metric: str | None, rules: Rules) -> str | None:
+    """The canonical id of a metric phrase: the longest written form it contains."""
+    pattern, ids = _lexicon(rules)
+    if not metric or pattern is None:
+        return None
+    found = [m[0] for m in pattern.finditer(metric, overlapped=True)]
+    return ids[max(found, key=len)] if found else None
 
 
 @lru_cache(maxsize=4096)

@@ -140,3 +140,22 @@ def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sent
                     return gaz.scope_word(m.surface, local.region) or m.region
             return m.region
     return idx.scope_at(fig_start)
+
+
+_TOTAL_ROWS = ("合计", "总计", "全省", "全市", "全区", "全县", "全国", "总体", "小计")
+_RESIDUAL_ROWS = ("其他", "其它", "其余")
+
+
+def table_row_region(gaz: Gazetteer, label: str, scope: Region | None) -> tuple[Region | None, bool]:
+    """A table row's region, and whether the row header is a place: the place it
+    names (杭州市), the scope for a total row (全省, 合计), none for a residual
+    row (其他); otherwise the scope (and the header is a metric, not a place)."""
+    label = label.strip()
+    if label.startswith(_RESIDUAL_ROWS):
+        return None, True
+    if label.startswith(_TOTAL_ROWS):
+        return gaz.scope_word(label[:2], scope) or scope, True
+    found = [m for m in gaz.find(label, scope) if m.kind != "scope_word"]
+    if found and found[0].start == 0 and found[-1].end >= len(label.split("（")[0].split("(")[0]) - 1:
+        return found[-1].region, True
+    return scope, False

@@ -17,7 +17,8 @@ import regex
 from pipeline.gazetteer import Gazetteer, load_gazetteer, read_region_rules
 from pipeline.rulefile import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
 
-__all__ = ["Rules", "RuleError", "load_rules", "UnitRule", "ScaleRule", "QualifierRule", "CueRule", "RankForm"]
+__all__ = ["Rules", "RuleError", "load_rules", "UnitRule", "ScaleRule", "QualifierRule", "CueRule", "RankForm",
+           "MetricRule"]
 
 DIMENSIONS = frozenset({"count", "money", "percent", "percentage_point", "multiple", "rank",
                         "duration", "mass", "score", "other"})
@@ -84,6 +85,13 @@ class PeriodRule:
 
 
 @dataclass(frozen=True)
+class MetricRule:
+    id: str
+    name: str
+    written: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Exclusion:
     id: str
     pattern: regex.Pattern[str]
@@ -107,6 +115,8 @@ class Rules:
     exclusions: tuple[Exclusion, ...]
     examples: tuple[RawRule, ...] = field(repr=False)  # every rule, for the example runner
     gazetteer: Gazetteer | None = field(default=None, repr=False)  # regions.yaml over the official divisions
+    metrics: tuple[MetricRule, ...] = ()
+    terms: tuple[str, ...] = ()  # jieba's user dictionary for metric phrases
 
     def cue_words(self, kind: str) -> tuple[str, ...]:
         return tuple(w for c in self.cues if c.kind == kind for w in c.words)
@@ -234,6 +244,27 @@ def _periods(path: Path) -> tuple[list[RawRule], tuple[PeriodRule, ...]]:
     return raw, tuple(out)
 
 
+def _metrics(path: Path) -> tuple[list[RawRule], tuple[MetricRule, ...], tuple[str, ...]]:
+    _, raw = read_rule_file(path, frozenset({"kind"}), frozenset({"name", "written", "words"}))
+    metrics, terms = [], []
+    for r in raw:
+        kind = choice(r, "kind", frozenset({"metric", "term"}))
+        if kind == "metric":
+            if not isinstance(r.data.get("name"), str):
+                raise r.error("a metric needs a 'name'")
+            metrics.append(MetricRule(r.id, r.data["name"], str_list(r, "written")))
+        else:
+            terms.extend(str_list(r, "words"))
+    seen: dict[str, str] = {}
+    for m in metrics:
+        for w in m.written:
+            if w in seen and seen[w] != m.id:
+                rule = next(x for x in raw if x.id == m.id)
+                raise rule.error(f"written form {w!r} already belongs to {seen[w]!r}")
+            seen[w] = m.id
+    return raw, tuple(metrics), tuple(terms)
+
+
 def _exclusions(path: Path) -> tuple[list[RawRule], tuple[Exclusion, ...]]:
     _, raw = read_rule_file(path, frozenset({"reason"}), frozenset({"pattern", "words"}))
     out = []
@@ -254,7 +285,7 @@ def _exclusions(path: Path) -> tuple[list[RawRule], tuple[Exclusion, ...]]:
 # Files this module compiles; other rule files (regions, metrics) are read by
 # their own stage but still count towards the version and the id check.
 COMPILED_FILES = ("units.yaml", "scales.yaml", "qualifiers.yaml", "cues.yaml", "ranks.yaml",
-                  "periods.yaml", "exclusions.yaml")
+                  "periods.yaml", "exclusions.yaml", "metrics.yaml")
 
 
 def rules_version(rules_dir: Path) -> str:
@@ -278,12 +309,13 @@ def load_rules(rules_dir: Path) -> Rules:
     raw_ranks, rank_cues, rank_scopes, rank_forms = _ranks(rules_dir / "ranks.yaml")
     raw_periods, periods = _periods(rules_dir / "periods.yaml")
     raw_excl, exclusions = _exclusions(rules_dir / "exclusions.yaml")
-    every = raw_units + raw_scales + raw_quals + raw_cues + raw_ranks + raw_periods + raw_excl
+    raw_metrics, metrics, terms = _metrics(rules_dir / "metrics.yaml")
+    every = raw_units + raw_scales + raw_quals + raw_cues + raw_ranks + raw_periods + raw_excl + raw_metrics
     regions_file = rules_dir / "regions.yaml"
     check_unique(every + (read_region_rules(regions_file) if regions_file.is_file() else []))
     gazetteer = load_gazetteer(rules_dir) if regions_file.is_file() else None
     return Rules(rules_dir, rules_version(rules_dir), units, scales, quals, cues, rank_cues, rank_scopes,
-                 rank_forms, periods, exclusions, tuple(every), gazetteer)
+                 rank_forms, periods, exclusions, tuple(every), gazetteer, metrics, terms)
 
 
 def example_items(rule: RawRule) -> list[tuple[str, dict[str, Any]]]:

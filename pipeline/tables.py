@@ -44,6 +44,8 @@ class TableFigure:
     type: str
     row_text: str
     span: tuple[int, int]  # the whole table, raw offsets
+    label: str = ""  # the row header (地区 rows name the region: 杭州市, 全省, 其他)
+    column_metric: str | None = None  # the column header without unit or year, for rows that are places
 
 
 def _cells(text: str, start: int, end: int) -> list[Cell] | None:
@@ -140,7 +142,8 @@ def find_tables(text: str, finder: FigureFinder) -> list[TableFigure]:
                     continue
                 fig = _cell_figure(cell, label, headers[i], finder)
                 if fig is not None:
-                    out.append(TableFigure(fig[0], fig[1], fig[2], fig[3], row_text, span))
+                    out.append(TableFigure(fig[0], fig[1], fig[2], fig[3], row_text, span, label,
+                                           _YEAR.sub("", _BRACKET.sub("", headers[i])).strip() or None))
     return out
 
 

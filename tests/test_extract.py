@@ -108,3 +108,23 @@ def test_relative_years_use_the_publication_date(rules: Rules) -> None:
 def test_plan_documents_make_targets(rules: Rules) -> None:
     out = facts("红木家具质量检验项目覆盖率达到92%以上。", rules, title="某市知识产权强县建设工作方案（2022-2025年）")
     assert (out[0].type, out[0].period, out[0].qualifier) == ("target", "2025", "lower_bound")
+
+
+def test_table_rows_name_their_region(rules: Rules) -> None:
+    text = ("浙江省各市知识产权主要指标\n\n"
+            "| 地区 | 有效发明专利（件） | 增长率（%） |\n|---|---|---|\n"
+            "| 杭州市 | 122800 | 12.5 |\n| 宁波 | 45000 | 8.1 |\n| 全省 | 365000 | 9.9 |\n| 其他 | 100 | 1.0 |\n")
+    out = facts(text, rules, title="浙江省知识产权发展报告")
+    by_cell = {f.text: f for f in out}
+    assert by_cell["122800"].region == "杭州市" and by_cell["122800"].region_code == "330100000000"
+    assert by_cell["45000"].region == "宁波市"
+    assert by_cell["365000"].region == "浙江省"
+    assert by_cell["100"].region is None
+    assert by_cell["12.5"].unit == "%" and by_cell["122800"].metric_id == "metric.patent.invention.valid"
+
+
+def test_metric_ids_map_several_writings_to_one(rules: Rules) -> None:
+    out = facts("全市有效发明专利拥有量1.2万件。全市有效发明专利数量1.3万件。每万人有效发明专利16.5件。", rules)
+    assert [f.metric_id for f in out] == ["metric.patent.invention.valid", "metric.patent.invention.valid",
+                                          "metric.patent.invention.valid_per_10k"]
+    assert facts("全市新增某种奇怪指标12个", rules)[0].metric_id is None
