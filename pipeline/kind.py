@@ -26,6 +26,7 @@ class Kind:
 class _Cues:
     adjacent: tuple[tuple[str, str, int], ...]  # (word, type, sign), longest first
     clause: tuple[tuple[str, str], ...]
+    sentence: tuple[tuple[str, str], ...]
     sentence_patterns: tuple[tuple[object, str], ...]
     transparent: tuple[str, ...]
     joiners: tuple[str, ...]
@@ -33,7 +34,7 @@ class _Cues:
 
 @lru_cache(maxsize=8)
 def _cues(rules: Rules) -> _Cues:
-    adjacent, clause, patterns = [], [], []
+    adjacent, clause, sentence, patterns = [], [], [], []
     for cue in rules.cues:
         if cue.kind in ("transparent", "joiner", "entity"):
             continue
@@ -41,10 +42,12 @@ def _cues(rules: Rules) -> _Cues:
             patterns.append((cue.pattern, cue.kind))
         elif cue.reach == "adjacent":
             adjacent.extend((w, cue.kind, cue.sign) for w in cue.words)
+        elif cue.reach == "sentence":
+            sentence.extend((w, cue.kind) for w in cue.words)
         else:
             clause.extend((w, cue.kind) for w in cue.words)
     transparent = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
-    return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(clause), tuple(patterns),
+    return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(clause), tuple(sentence), tuple(patterns),
                  tuple(sorted(transparent, key=len, reverse=True)), tuple(rules.cue_words("joiner")))
 
 
@@ -59,6 +62,11 @@ def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int]
         gap = text[prev_fig.end:fig.start].strip()
         if prev_fig.end >= clause_from - 1 and gap in cues.joiners and prev_fig.dimension == fig.dimension:
             return prev_kind
+    sent_text = text[sentence[0]:sentence[1]]
+    if fig.dimension != "rank" and (
+            any(k == "target" and p.search(sent_text) for p, k in cues.sentence_patterns)  # type: ignore[attr-defined]
+            or any(w in sent_text for w, k in cues.sentence if k == "target")):
+        return Kind("target", 1)  # a goal, even when it is a growth rate (预期目标：增长6%左右)
     for word, kind, sign in cues.adjacent:
         if prefix.endswith(word) or bare_prefix.endswith(word):
             if kind == "share" and fig.dimension != "percent":
@@ -72,9 +80,6 @@ def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int]
         return Kind("share", 1)
     if fig.rule in ("unit.percent.tenth", "unit.percent.half", "unit.percent.fraction"):
         return Kind("share", 1)
-    sent_text = text[sentence[0]:sentence[1]]
-    if any(k == "target" and p.search(sent_text) for p, k in cues.sentence_patterns):  # type: ignore[attr-defined]
-        return Kind("target", 1)
     if any(w in prefix for w, k in cues.clause if k == "target"):
         return Kind("target", 1)
     if plan_year is not None:
