@@ -41,7 +41,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
                if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
     gaz = rules.gazetteer
     scope = document_scope(gaz, title, norm) if gaz else None
-    regions: RegionIndex | None = region_index(gaz, norm, scope) if gaz else None
+    regions: RegionIndex | None = region_index(gaz, norm, scope, [f.start for f in figures]) if gaz else None
     entity_words = rules.cue_words("entity")
     comparison = tuple(rules.rank_cues) + ("在", "占", "较", "比")
     facts: list[Fact] = []

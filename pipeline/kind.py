@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import regex
+
 from pipeline.figures import Figure
 from pipeline.rules import Rules
 from pipeline.segment import strip_end
@@ -51,6 +53,21 @@ def _cues(rules: Rules) -> _Cues:
                  tuple(sorted(transparent, key=len, reverse=True)), tuple(rules.cue_words("joiner")))
 
 
+@lru_cache(maxsize=8)
+def _adjacent(rules: Rules) -> tuple[regex.Pattern[str], dict[str, tuple[str, int]]]:
+    """One end-anchored pattern for every adjacent cue word, longest first."""
+    by_word = {w: (k, sign) for w, k, sign in _cues(rules).adjacent}
+    alternation = "|".join(regex.escape(w) for w in sorted(by_word, key=len, reverse=True))
+    return regex.compile(f"(?:{alternation})$"), by_word
+
+
+@lru_cache(maxsize=4096)
+def _target_sentence(sentence: str, rules: Rules) -> bool:
+    cues = _cues(rules)
+    return any(k == "target" and p.search(sentence) for p, k in cues.sentence_patterns) or \
+        any(w in sentence for w, k in cues.sentence if k == "target")  # type: ignore[attr-defined]
+
+
 def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int],
              previous: tuple[Figure, Kind] | None, rules: Rules, plan_year: int | None) -> Kind:
     """The type and sign of `fig` from the cues around it."""
@@ -62,18 +79,17 @@ def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int]
         gap = text[prev_fig.end:fig.start].strip()
         if prev_fig.end >= clause_from - 1 and gap in cues.joiners and prev_fig.dimension == fig.dimension:
             return prev_kind
-    sent_text = text[sentence[0]:sentence[1]]
-    if fig.dimension != "rank" and (
-            any(k == "target" and p.search(sent_text) for p, k in cues.sentence_patterns)  # type: ignore[attr-defined]
-            or any(w in sent_text for w, k in cues.sentence if k == "target")):
+    if fig.dimension != "rank" and _target_sentence(text[sentence[0]:sentence[1]], rules):
         return Kind("target", 1)  # a goal, even when it is a growth rate (预期目标：增长6%左右)
-    for word, kind, sign in cues.adjacent:
-        if prefix.endswith(word) or bare_prefix.endswith(word):
-            if kind == "share" and fig.dimension != "percent":
-                continue
-            if kind == "change" and (prefix.endswith("新" + word) or bare_prefix.endswith("新" + word)):
-                break  # 新增 counts a period's new items: a level
-            return Kind("change" if kind == "change" else kind, sign)
+    adjacent, by_word = _adjacent(rules)
+    m = adjacent.search(prefix) or adjacent.search(bare_prefix)
+    if m is not None:
+        kind, sign = by_word[m[0]]
+        new = prefix.endswith("新" + m[0]) or bare_prefix.endswith("新" + m[0])
+        if kind == "change" and new:
+            pass  # 新增 counts a period's new items: a level
+        elif not (kind == "share" and fig.dimension != "percent"):
+            return Kind(kind, sign)
     if fig.dimension == "rank":
         return Kind("rank", 1)
     if fig.dimension == "percent" and any(w in prefix for w, k in cues.clause if k == "share"):

@@ -11,6 +11,7 @@ person or thing (`该企业`, `…有限公司`) has no region: those cue words 
 from __future__ import annotations
 
 import bisect
+from functools import lru_cache
 from dataclasses import dataclass
 
 import regex
@@ -68,8 +69,12 @@ def document_scope(gaz: Gazetteer, title: str | None, text: str) -> Region | Non
     return None
 
 
-def index(gaz: Gazetteer, text: str, scope: Region | None) -> RegionIndex:
-    """Find section headings and every region mention, resolving each under its section's scope."""
+def index(gaz: Gazetteer, text: str, scope: Region | None, needed: list[int] | None = None) -> RegionIndex:
+    """Find section headings and every region mention, resolving each under its section's scope.
+
+    `needed` lists offsets of the figures: only their paragraphs are searched
+    for places, since a figure's region is read from its own paragraph.
+    """
     sections: list[tuple[int, Region | None]] = [(0, scope)]
     pos = 0
     for line in text.split("\n"):
@@ -79,14 +84,16 @@ def index(gaz: Gazetteer, text: str, scope: Region | None) -> RegionIndex:
             if found and found[0].start == 0:
                 sections.append((pos, found[-1].region))
         pos += len(line) + 1
-    hidden = [t.span() for t in _HIDDEN.finditer(text)]
+    hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets
+    for t in _HIDDEN.finditer(text):
+        hidden[t.start():t.end()] = b"\x01" * (t.end() - t.start())
     mentions: list[RegionMention] = []
     for (start, region_scope), nxt in zip(sections, sections[1:] + [(len(text), None)]):
         chain_start, last_end = -1, -1
-        for m in gaz.find(text[start:nxt[0]], region_scope):
-            s, e = m.start + start, m.end + start
+        for m in _find_in(gaz, text, start, nxt[0], region_scope, needed):
+            s, e = m.start, m.end
             chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
-            if any(a <= s < b for a, b in hidden) or text.endswith(_NAME_BEFORE, 0, s):
+            if hidden[s] or text.endswith(_NAME_BEFORE, 0, s):
                 continue
             if text.startswith(_LIST_MARKS, e) or text.endswith("、", 0, chain_start):
                 continue  # several places listed together: the figure is not one of theirs
@@ -96,7 +103,30 @@ def index(gaz: Gazetteer, text: str, scope: Region | None) -> RegionIndex:
     return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
 
 
+def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | None,
+             needed: list[int] | None) -> list[RegionMention]:
+    """Mentions in text[start:end] (offsets into `text`), only in paragraphs holding a needed offset."""
+    if needed is None:
+        spans = [(start, end)]
+    else:
+        spans = []
+        for pos in needed:
+            if start <= pos < end:
+                a = max(start, text.rfind("\n", 0, pos) + 1)
+                b = text.find("\n", pos)
+                b = end if b < 0 or b > end else b
+                if not spans or spans[-1][1] < a:
+                    spans.append((a, b))
+    return [RegionMention(m.start + a, m.end + a, m.surface, m.region, m.kind)
+            for a, b in spans for m in gaz.find(text[a:b], scope)]
+
+
 _FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流", "占比", "总量")
+
+
+@lru_cache(maxsize=8)
+def _cue_pattern(cues: tuple[str, ...]) -> regex.Pattern[str]:
+    return regex.compile("(?:" + "|".join(regex.escape(c) for c in sorted(cues, key=len, reverse=True)) + ")$")
 
 
 _NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
@@ -104,8 +134,7 @@ _NATION_REACH = 10  # 全国198个: the nation is a figure's region only right b
 
 def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...], fig_start: int) -> bool:
     """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
-    before = text[max(0, m.start - 3):m.start]
-    if any(before.endswith(c) for c in cues):
+    if _cue_pattern(cues).search(text, max(0, m.start - 4), m.start):
         return True
     if m.kind != "scope_word" and m.region.level != 0:
         return False
