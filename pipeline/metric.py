@@ -154,7 +154,7 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
     if dimension == "count" and (unit or "") and len(unit or "") >= 2:
         m = _PREDICATE.match(after)  # 10部门联合制定…: a counted noun as unit, the act names it
         if m and _starts_with_verb(m[1]):
-            return m[1][:20] + (unit or "")
+            return m[1] + (unit or "")
     if not stripped or stripped.endswith(_LIST_END) or verb_before:
         m = _OF_AFTER.match(after)
         noun = _noun_phrase_after(m[1]) if m else None
@@ -163,8 +163,9 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
     prefix = _QUOTES.sub("", prefix)
     head = _HEAD.sub("", strip_regions(_HEAD.sub("", prefix)))
     head = _HEAD.sub("", head)
-    if head.startswith("占") and previous:
-        return previous + strip_end(head, _tail_words(rules))
+    if head.startswith("占") and previous:  # 占全国总量的3.67%: a share of the previous metric
+        cut = _TAIL_CUT.search(head)
+        return previous + strip_end(head[: cut.start()] if cut else head, _tail_words(rules))
     cut = _TAIL_CUT.search(head)
     if cut is not None:
         head = head[: cut.start()]
@@ -176,7 +177,26 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
         return previous + head
     if len(head) < 2 or head.endswith(_LIST_END):
         return previous
-    return head[-24:]
+    return _trim(head)
+
+
+_LONG = 16  # a metric longer than this usually still carries its subject and verb
+
+
+@lru_cache(maxsize=4096)
+def _trim(head: str) -> str:
+    """Keep the noun phrase after the last verb or preposition of a long head
+    (市场监管局指导企业通过专利质押融资获得授信 -> 授信 is too short, so the
+    phrase from the last verb with a noun phrase of 2+ characters after it)."""
+    if len(head) <= _LONG or "、" in head:  # a list of metrics is kept whole
+        return head
+    words = list(_posseg().cut(head, HMM=False))
+    for i in range(len(words) - 1, 0, -1):
+        if words[i - 1].flag.startswith(("v", "p")) and words[i - 1].flag != "vn":
+            rest = "".join(w.word for w in words[i:])
+            if len(rest) >= 4:
+                return rest
+    return head
 
 
 def pair_respectively(texts: list[str], groups: list[tuple[list[int], list[int]]],

@@ -41,7 +41,7 @@ def _matches(fact: Fact, expect: dict[str, Any]) -> bool:
 def test_every_rule_file_has_examples() -> None:
     files = {Path(r.file).name for r, _, _ in CASES}
     assert {"units.yaml", "scales.yaml", "qualifiers.yaml", "cues.yaml", "ranks.yaml", "periods.yaml",
-            "exclusions.yaml"} <= files
+            "exclusions.yaml", "metrics.yaml"} <= files
 
 
 @pytest.mark.parametrize("rule,kind,item", CASES,
