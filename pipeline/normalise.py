@@ -61,8 +61,15 @@ def _char_table() -> dict[int, int]:
     return table
 
 
+# Between full-width digits a full-width comma groups thousands (１，２３４); between
+# ASCII digits it stays a Chinese comma (分别为12，345件 is two numbers).
+_FULL_WIDTH_GROUPING = regex.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
+
+
 def fold_chars(text: str) -> str:
     """Character-for-character normal form (same length as the input)."""
+    if "，" in text:
+        text = _FULL_WIDTH_GROUPING.sub(",", text)
     return text.translate(_char_table())
 
 
