@@ -1,12 +1,17 @@
 """Prefect 3 flow: Chinese reports in `raw/` -> facts and documents Parquet in `output/`.
 
-The logic lives in `pipeline.run`; this file only wires it as tasks. Reports
-are extracted in batches (one task per BATCH_SIZE reports), because a task run
-costs ~10 ms and ~19 KB of Prefect database: one task per report does not scale.
+The logic lives in `pipeline.run`; this file only wires it as tasks and holds
+the command line. Runs are incremental: only reports whose content, rules or
+code changed are extracted, one task per chunk of ~BATCH_SIZE reports (a task
+run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
+scale); unchanged chunks are linked without a task.
 
-    python flows.py [--raw DIR] [--output DIR] [--rules DIR]
+    python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full]
+    python flows.py check [--rules DIR]
+    python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
 With no PREFECT_API_URL, Prefect starts a temporary server for the run.
+`deploy.py` serves the flow on a schedule (see README, "Deployment").
 """
 from __future__ import annotations
 
@@ -15,23 +20,34 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline import cli
+
+if __name__ == "__main__" and sys.argv[1:2] and sys.argv[1] in cli.COMMANDS:
+    sys.exit(cli.main())  # check and evaluate need no Prefect: answer before importing it (~3 s)
+
 # Prefect reads its settings at import. The default 20 s is too short for the
 # first ephemeral server start on 2 cores (database migration: ~26 s).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from pipeline import run as pipeline_run
-from pipeline.ingest import CatalogueError
-from pipeline.rules import RuleError, Rules
-from pipeline.run import BatchResult, Catalogue, RunSummary, RunWriter
+from pipeline.lock import OutputLock
+from pipeline.rules import Rules
+from pipeline.run import ChunkOutcome, RunSummary, RunWriter
+from pipeline.state import Catalogue, ChunkJob, Plan, RunContext, plan_run
 
-# Task inputs are paths, rules and small dicts: hashing them for a cache key buys
-# nothing (results are not persisted) and Rules may not be hashable.
+# No Prefect cache on these tasks: the content-addressed segments under
+# OUTPUT/.state are the cache (keyed by report hash + rules version + code
+# version, see pipeline.state). They are Parquet that output versions
+# hard-link, and they are collected with the versions; a Prefect result cache
+# would be a second, pickled, never-collected copy of every fact. Large
+# arguments are quoted so Prefect does not walk them looking for futures.
 
 
-@task(name="load-rules", cache_policy=NO_CACHE)
+@task(name="check-rules", cache_policy=NO_CACHE)
 def load_rules_task(rules_dir: str) -> Rules:
     """Load and validate the rules; a RuleError fails the flow before anything is written."""
     return pipeline_run.load_rules(Path(rules_dir))
@@ -45,16 +61,27 @@ def discover_task(raw: str) -> tuple[list[Path], Catalogue]:
     return paths, catalogue
 
 
-@task(name="extract-batch", cache_policy=NO_CACHE, task_run_name="extract-batch-{index}")
-def extract_batch_task(
-    index: int, paths: list[Path], raw: str, catalogue: Catalogue, rules: Rules
-) -> BatchResult:
-    """Read and extract one batch of reports; failures are returned, not raised."""
-    result = pipeline_run.extract_batch(paths, Path(raw), catalogue, rules)
+@task(name="plan-run", cache_policy=NO_CACHE)
+def plan_task(
+    raw: str, output: str, paths: list[Path], catalogue: Catalogue, rules_version: str,
+    chunk_size: int, full: bool,
+) -> Plan:
+    """Key every report and chunk; say how much is new."""
+    plan = plan_run(Path(raw), Path(output), paths, catalogue, rules_version, chunk_size=chunk_size, force=full)
+    stored = sum(job.stored for job in plan.jobs)
+    get_run_logger().info("%d chunks: %d unchanged, %d to build (up to %d reports to extract)",
+                          len(plan.jobs), stored, len(plan.jobs) - stored, plan.to_extract)
+    return plan
+
+
+@task(name="extract-chunk", cache_policy=NO_CACHE, task_run_name="extract-chunk-{index}")
+def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Rules) -> ChunkOutcome:
+    """Extract a chunk's changed reports, carry the rest, store its segment."""
+    outcome = pipeline_run.process_chunk(job, context, rules)
     logger = get_run_logger()
-    for error in result.failed + result.crashed:
+    for error in outcome.failed + outcome.crashed:
         logger.warning("failed %s: %s", error.file, error.reason)
-    return result
+    return outcome
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -64,42 +91,42 @@ def publish_task(writer: RunWriter) -> RunSummary:
 
 
 @flow(name="extract-reports")
-def extract_reports(raw: str = "raw", output: str = "output", rules: str = "rules") -> RunSummary:
-    """Extract every report under `raw` and publish Parquet datasets under `output`."""
+def extract_reports(
+    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False
+) -> RunSummary:
+    """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report."""
     loaded = load_rules_task(rules)
     paths, catalogue = discover_task(raw)
-    raw_path = Path(raw)
-    # Batches run one after another: extraction is CPU-bound pure Python, so
-    # threads would not help, and sequential batches keep memory to one batch.
-    with RunWriter(raw_path, Path(output), loaded.version) as writer:
-        for index, batch in enumerate(pipeline_run.batches(paths, pipeline_run.BATCH_SIZE)):
-            subset = pipeline_run.batch_catalogue(batch, raw_path, catalogue)
-            writer.add(extract_batch_task(index, batch, raw, subset, loaded))
-        summary = publish_task(writer)
+    with OutputLock(Path(output)):
+        plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
+                         pipeline_run.BATCH_SIZE, full)
+        # Chunks run one after another: extraction is CPU-bound pure Python, so
+        # threads would not help, and sequential chunks keep memory to one chunk.
+        with RunWriter(plan) as writer:
+            for job in plan.jobs:
+                if job.stored:  # linking costs less than a task run
+                    writer.add(pipeline_run.process_chunk(job, plan.context, None))
+                else:
+                    writer.add(extract_chunk_task(job.index, quote(job), plan.context, quote(loaded)))
+            summary = publish_task(writer)
     get_run_logger().info("\n%s", summary.report())
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the process exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--raw", default="raw", help="folder of reports (default: raw)")
-    parser.add_argument("--output", default="output", help="output folder (default: output)")
-    parser.add_argument("--rules", default="rules", help="rules folder (default: rules)")
-    args = parser.parse_args(argv)
-    try:
-        # Validate the rules before Prefect starts its server (10-25 s), so a
-        # typo in a rule file is reported at once; the flow loads them again.
-        pipeline_run.load_rules(Path(args.rules))
-        summary = extract_reports(raw=args.raw, output=args.output, rules=args.rules)
-    except RuleError as exc:
-        print(f"rule error: {exc}", file=sys.stderr)
-        return 2
-    except (CatalogueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def _run(args: argparse.Namespace) -> int:
+    """The default command: one flow run, after quick checks that need no server."""
+    # Validate the rules and the lock before Prefect starts its server (10-25 s),
+    # so a typo in a rule file or a busy output is reported at once.
+    pipeline_run.load_rules(Path(args.rules))
+    OutputLock(Path(args.output)).check()
+    summary = extract_reports(raw=args.raw, output=args.output, rules=args.rules, full=args.full)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point (see pipeline.cli); returns the process exit code."""
+    return cli.main(argv, run=_run)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,46 @@
-"""One extraction run without Prefect: rules, discovery, batched extraction, publish.
+"""One incremental run without Prefect: check rules, plan, extract what changed, publish.
 
 `flows.py` wires the same pieces as Prefect tasks; keeping them here lets tests
-run a whole pipeline in milliseconds, without a server.
+run a whole pipeline in milliseconds, without a server. The steps:
+
+1. `load_rules` validates every rule file: a bad one stops the run before
+   the output folder is touched;
+2. `OutputLock` refuses a second run on the same output folder;
+3. `plan_run` (pipeline.state) keys every report and chunk and finds the
+   chunks whose facts are stored already;
+4. `process_chunk` (pipeline.chunks) links a stored chunk, or extracts its changed reports,
+   carries its unchanged ones, diffs old and new facts, stores the segment;
+5. `RunWriter.publish` adds the removed reports to the diff, writes manifest,
+   runs, errors and diffs into the new version and switches to it at once.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self
 
 import pyarrow as pa
 
-from pipeline import extract, ingest
+from pipeline import ingest
 from pipeline import rules as rule_files
+from pipeline.chunks import ChunkOutcome, process_chunk
+from pipeline.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided
+from pipeline.history import RunRecord, carry, write_errors, write_runs
+from pipeline.lock import OutputLock
+from pipeline.parquet import TableWriter
 from pipeline.records import ReadError
 from pipeline.rules import Rules
-from pipeline.store import StagedOutput, document_row, facts_table
+from pipeline.state import MANIFEST_NAME, Catalogue, Entry, Plan, plan_run, write_manifest
+from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, StagedOutput, kept_versions
 
-BATCH_SIZE = 200  # reports per task: big enough that Prefect's per-task cost vanishes
-
-Catalogue = dict[str, tuple[str | None, date | None]]
-T = TypeVar("T")
+BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """What one batch of reports produced; facts already in Arrow form (compact to pass)."""
-
-    facts: pa.Table
-    documents: tuple[dict[str, Any], ...]
-    failed: tuple[ReadError, ...]  # unreadable reports (bad data)
-    crashed: tuple[ReadError, ...] = ()  # reports the extractor raised on (a bug)
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,29 @@ class RunSummary:
     raw: Path
     output: Path
     rules_version: str
-    read: int  # reports read and extracted
+    read: int  # reports whose facts are in the output (extracted + skipped)
     failed: tuple[ReadError, ...]  # unreadable reports (bad data)
     crashed: tuple[ReadError, ...]  # reports the extractor raised on (a bug: CLI exits 1)
     facts: int
     version: Path  # the published version folder
     seconds: float = field(default=0.0)
+    run_id: str = ""
+    seen: int = 0
+    extracted: int = 0
+    skipped: int = 0
+    gone: int = 0  # reports of the previous output that are no longer there
+    changes: DiffSummary = field(default_factory=DiffSummary)
+    reasons: dict[str, int] = field(default_factory=dict)  # why reports were extracted
 
     def report(self) -> str:
         """A few human-readable lines for the end of a run."""
         lines = [
-            f"Reports read: {self.read}, failed: {len(self.failed) + len(self.crashed)}",
-            f"Facts written: {self.facts} (rules {self.rules_version[:12]})",
+            f"Run {self.run_id}: {self.seen} reports seen, {self.extracted} extracted, "
+            f"{self.skipped} unchanged, {len(self.failed) + len(self.crashed)} failed, {self.gone} removed"
+            + (" (extracted: " + ", ".join(f"{n} {why}" for why, n in self.reasons.items()) + ")"
+               if self.reasons else ""),
+            f"Facts: {self.facts} (rules {self.rules_version[:12]})",
+            *self.changes.lines(),
             f"Output: {self.output / 'facts'} and {self.output / 'documents'}"
             f" ({self.seconds:.1f} s)",
         ]
@@ -67,7 +81,7 @@ class RunSummary:
 
 
 def load_rules(rules_dir: Path) -> Rules:
-    """Load the rules; a RuleError propagates so a run fails before writing anything."""
+    """Load and validate the rules; a RuleError propagates so a run fails before writing anything."""
     return rule_files.load_rules(rules_dir)
 
 
@@ -76,89 +90,100 @@ def discover(raw: Path) -> tuple[list[Path], Catalogue]:
     return ingest.discover(raw), ingest.load_catalogue(raw)
 
 
-def batches(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
-    """Consecutive slices of `size` items, keeping the discovery order."""
-    if size <= 0:
-        raise ValueError("batch size must be positive")
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def batch_catalogue(paths: Sequence[Path], raw: Path, catalogue: Catalogue) -> Catalogue:
-    """The catalogue entries a batch can look up, so each task's inputs stay small."""
-    keys = {key for path in paths for key in (path.relative_to(raw).as_posix(), path.name)}
-    return {key: catalogue[key] for key in keys if key in catalogue}
-
-
-def extract_batch(
-    paths: Sequence[Path], raw: Path, catalogue: Catalogue, rules: Rules
-) -> BatchResult:
-    """Read and extract a batch; one bad report becomes a failure row, never a failed batch."""
-    tables: list[pa.Table] = []
-    rows: list[dict[str, Any]] = []
-    failed: list[ReadError] = []
-    crashed: list[ReadError] = []
-    for path in paths:
-        item = ingest.read_document(path, raw, catalogue)
-        if isinstance(item, ReadError):
-            failed.append(item)
-            continue
-        try:
-            table = facts_table(extract.extract_document(item, rules))
-        except Exception as exc:  # an extractor bug on one report must not sink the run
-            log.exception("extraction failed on %s", item.file)
-            crashed.append(ReadError(item.file, f"extraction failed: {type(exc).__name__}: {exc}"))
-            continue
-        tables.append(table)
-        rows.append(document_row(item, table.num_rows))
-    facts = pa.concat_tables(tables) if tables else facts_table([])
-    return BatchResult(facts, tuple(rows), tuple(failed), tuple(crashed))
-
-
 class RunWriter:
-    """Collects batch results into a staged output version and publishes it at the end.
+    """Collects chunk outcomes into a staged output version and publishes it at the end.
 
-    Memory stays bounded: facts go to a FactWriter that flushes every ~100k rows.
-    Leaving a `with` block without `publish` discards the staged version.
+    Memory stays bounded: facts stay in their segment files (hard-linked into
+    the version), and diff rows stream to a TableWriter. Leaving a `with`
+    block without `publish` discards the staged version.
     """
 
-    def __init__(self, raw: Path, output: Path, rules_version: str) -> None:
-        self.raw = raw
-        self.output = output
-        self.rules_version = rules_version
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.context = context = plan.context
         self._started = time.monotonic()
-        self._staged = StagedOutput(output, rules_version)
-        self._facts = self._staged.fact_writer()
-        self._documents = self._staged.document_writer()
-        self._read = 0
-        self._failed: list[ReadError] = []
+        self._started_at = datetime.now(timezone.utc)
+        self._staged = StagedOutput(context.output, context.rules_version, version=context.run_id)
+        self._segments = context.segments()
+        self.gone = 0
+        self._diff: TableWriter | None = None
+        self.changes = DiffSummary()
+        self._entries: list[Entry] = []
+        self._failed: list[ReadError] = list(plan.unreadable)
         self._crashed: list[ReadError] = []
+        self._extracted = 0
+        self._skipped = 0
 
-    def add(self, result: BatchResult) -> None:
-        """Write a batch's facts and document rows, remember its failures."""
-        self._facts.add(result.facts)
-        self._documents.add(result.documents)
-        self._read += len(result.documents)
-        self._failed.extend(result.failed)
-        self._crashed.extend(result.crashed)
+    def add(self, outcome: ChunkOutcome) -> None:
+        """Link a chunk's segment into the version and account for its reports."""
+        if outcome.segment is not None:
+            facts, documents = self._locate(outcome.segment)
+            self._staged.link(FACTS_DIR, facts)
+            self._staged.link(DOCUMENTS_DIR, documents)
+        self._entries.extend(outcome.entries)
+        self._extracted += outcome.extracted
+        self._skipped += outcome.skipped
+        self._failed.extend(outcome.failed)
+        self._crashed.extend(outcome.crashed)
+        self._add_diff(outcome.diff)
+
+    def _locate(self, segment: str) -> tuple[Path, Path]:
+        found = self._segments.locate(segment)
+        if found is None:
+            raise FileNotFoundError(f"segment {segment} vanished before publishing")
+        return found
+
+    def _add_diff(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self._diff is None:
+            self._diff = self._staged.table_writer(DIFFS_DIR, DIFF_SCHEMA, prefix=f"diff-{self.context.run_id}",
+                                                   dictionary_columns=DIFF_DICTIONARY_COLUMNS)
+        self._diff.write(table)
+        self.changes.add(table)
+
+    def _removed(self) -> None:
+        """Diff rows for reports that had facts before and have none now (gone or failing)."""
+        present = {entry.file for entry in self._entries}
+        gone: dict[str, list[str]] = defaultdict(list)
+        for entry in self.plan.manifest.entries.values():
+            if entry.file not in present:
+                gone[entry.segment].append(entry.file)
+        for segment, files in sorted(gone.items()):
+            if not self._segments.has(segment):
+                log.warning("segment %s of removed reports is missing; not in the diff", segment)
+                continue
+            old, _ = self._segments.read(segment, files)
+            self._add_diff(one_sided(old, "removed", self.context.run_id))
+        self.gone = sum(len(files) for files in gone.values())
 
     def publish(self) -> RunSummary:
-        """Switch the output to this run's version and summarise the run."""
-        version = self._staged.commit()
+        """Write the run's state and history into the version, switch to it, collect garbage."""
+        plan, context, staged = self.plan, self.context, self._staged
+        self._removed()
+        carried = carry(staged, context.previous, DIFFS_DIR)
+        if self._diff is None and not carried:  # an empty file keeps the schema visible
+            self._diff = staged.table_writer(DIFFS_DIR, DIFF_SCHEMA, prefix=f"diff-{context.run_id}")
+        write_manifest(staged.root / MANIFEST_NAME, self._entries, context.started_ns, context.rules_version,
+                       context.code_version)
+        write_errors(staged, context.previous, self._failed + self._crashed)
+        facts = sum(entry.facts for entry in self._entries)
+        write_runs(staged, context.previous, RunRecord(
+            context.run_id, self._started_at, datetime.now(timezone.utc), context.rules_version, plan.seen,
+            self._extracted, self._skipped, len(self._failed) + len(self._crashed), facts,
+            self.changes.added, self.changes.removed, self.changes.changed))
+        version = staged.commit()
+        self._segments.collect(kept_versions(context.output))
         return RunSummary(
-            raw=self.raw,
-            output=self.output,
-            rules_version=self.rules_version,
-            read=self._read,
-            failed=tuple(self._failed),
-            crashed=tuple(self._crashed),
-            facts=self._facts.rows,
-            version=version,
-            seconds=time.monotonic() - self._started,
+            raw=context.raw, output=context.output, rules_version=context.rules_version,
+            read=len(self._entries), failed=tuple(self._failed), crashed=tuple(self._crashed),
+            facts=facts, version=version, seconds=time.monotonic() - self._started, run_id=context.run_id,
+            seen=plan.seen, extracted=self._extracted, skipped=self._skipped, gone=self.gone,
+            changes=self.changes, reasons=plan.reasons(),
         )
 
     def abort(self) -> None:
-        """Discard everything written; the published output stays as it was."""
+        """Discard everything staged; the published output stays as it was."""
         self._staged.abort()
 
     def __enter__(self) -> Self:
@@ -175,26 +200,30 @@ class RunWriter:
 
 
 def run(
-    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE
+    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE, force: bool = False
 ) -> RunSummary:
-    """Extract every report under `raw` and publish facts and documents under `output`."""
+    """Bring `output` up to date with the reports under `raw` and the rules in `rules_dir`.
+
+    Only reports whose content, catalogue entry, rules or code changed are
+    extracted (all of them with `force`); reports gone from `raw` lose their facts.
+    """
     rules = load_rules(rules_dir)  # before anything is written
     paths, catalogue = discover(raw)
-    with RunWriter(raw, output, rules.version) as writer:
-        for batch in batches(paths, batch_size):
-            writer.add(extract_batch(batch, raw, batch_catalogue(batch, raw, catalogue), rules))
-        return writer.publish()
+    with OutputLock(output):
+        plan = plan_run(raw, output, paths, catalogue, rules.version, chunk_size=batch_size, force=force)
+        with RunWriter(plan) as writer:
+            for job in plan.jobs:
+                writer.add(process_chunk(job, plan.context, rules))
+            return writer.publish()
 
 
 __all__ = [
     "BATCH_SIZE",
-    "BatchResult",
+    "ChunkOutcome",
     "RunSummary",
     "RunWriter",
-    "batch_catalogue",
-    "batches",
     "discover",
-    "extract_batch",
     "load_rules",
+    "process_chunk",
     "run",
 ]

@@ -279,3 +279,34 @@ def test_polars_reads(published: Path) -> None:
     assert frame.height == 4 and frame.schema["start"] == pl.Int64
     globbed = pl.scan_parquet(f"{published}/facts/*.parquet").select(pl.len()).collect().item()
     assert globbed == 4
+
+
+# --- history folders and links -----------------------------------------------------
+
+
+def test_history_folders_get_reader_links_only_when_a_version_has_them(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    publish_facts(out, 1, "v1")  # facts and documents only, as before run history existed
+    assert not any((out / name).is_symlink() for name in ("runs", "diffs", "errors"))
+    with StagedOutput(out, "v2") as staged:
+        staged.fact_writer().add([make_fact(0, rules_version="v2")])
+        staged.table_writer("runs", pa.schema([("run_id", pa.string())])).write(
+            pa.table({"run_id": ["r2"]}))
+        version = staged.commit()
+    assert os.readlink(out / "runs") == "current/runs"
+    assert ds.dataset(out / "runs", format="parquet").to_table().column("run_id").to_pylist() == ["r2"]
+    assert Path(os.path.realpath(out / "runs")).parent == version.resolve()
+    assert not (out / "diffs").exists()
+
+
+def test_linked_file_survives_the_pruning_of_its_first_version(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    first = publish_facts(out, 2, "v1")
+    source = next((first / "facts").glob("*.parquet"))
+    with StagedOutput(out, "v2") as staged:
+        staged.link("facts", source, "carried.parquet")
+        staged.commit()
+    publish_facts(out, 1, "v3")  # prunes the first version; the link in the second keeps the data
+    assert not first.exists()
+    carried = next((out / ".versions").glob("*/facts/carried.parquet"))
+    assert pq.read_table(carried).num_rows == 2

@@ -1,0 +1,84 @@
+"""The command line of `flows.py`, minus the run itself (which needs Prefect).
+
+`check` and `evaluate` never start Prefect, so `flows.py` answers them before
+importing it (~3 s). Exit codes: 0 fine, 1 a report crashed the extractor
+(a bug), 2 bad input (rules, catalogue, gold file, missing folder, busy output).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipeline import evaluate as grading
+from pipeline.ingest import CatalogueError
+from pipeline.lock import OutputBusyError
+from pipeline.rules import RuleError, load_rules
+
+USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full]
+       python flows.py check [--rules DIR]
+       python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]"""
+COMMANDS = ("check", "evaluate")
+
+
+def parser() -> argparse.ArgumentParser:
+    """A run (no command: extract new and changed reports), or `check` / `evaluate`."""
+    top = argparse.ArgumentParser(
+        description="Extract figures from reports into Parquet, incrementally.", usage=USAGE)
+    top.add_argument("--raw", default="raw", help="folder of reports (default: raw)")
+    top.add_argument("--output", default="output", help="output folder (default: output)")
+    top.add_argument("--rules", default="rules", help="rules folder (default: rules)")
+    top.add_argument("--full", action="store_true", help="re-extract every report, changed or not")
+    commands = top.add_subparsers(dest="command", title="other commands")
+    check = commands.add_parser("check", help="validate the rule files; touch nothing")
+    check.add_argument("--rules", default="rules", help="rules folder (default: rules)")
+    evaluate = commands.add_parser("evaluate", help="grade the current facts against gold annotations")
+    evaluate.add_argument("--gold", action="append", required=True, help="gold JSONL file (repeatable)")
+    evaluate.add_argument("--output", default="output", help="output folder (default: output)")
+    evaluate.add_argument("--errors", type=int, default=10,
+                          help="examples of each kind of error to print (default 10)")
+    evaluate.add_argument("--json", help="also write the scores as JSON to this path")
+    return top
+
+
+def check(rules_dir: Path) -> int:
+    """Validate every rule file; print what was checked."""
+    rules = load_rules(rules_dir)
+    files = sorted(p.name for p in rules_dir.glob("*.yaml"))
+    print(f"rules OK: {len(rules.examples)} rules in {len(files)} files ({', '.join(files)}),"
+          f" version {rules.version}")
+    return 0
+
+
+def evaluate(gold_files: Sequence[Path], output: Path, errors: int, json_path: Path | None) -> int:
+    """Grade the published facts against gold files, printed as the score script does."""
+    gold = grading.load_gold(gold_files)
+    facts = grading.load_facts(output, {row["doc"] for row in gold})
+    result = grading.grade(facts, gold)
+    print(grading.format_report(result, errors=errors))
+    if json_path is not None:
+        grading.write_json(result, json_path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None,
+         run: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Parse and dispatch; `run` does the default command (flows.py passes the Prefect run)."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return check(Path(args.rules))
+        if args.command == "evaluate":
+            return evaluate([Path(g) for g in args.gold], Path(args.output), args.errors,
+                            Path(args.json) if args.json else None)
+        if run is None:
+            print("a run needs Prefect: use python flows.py", file=sys.stderr)
+            return 2
+        return run(args)
+    except RuleError as exc:
+        print(f"rule error: {exc}", file=sys.stderr)
+        return 2
+    except (CatalogueError, FileNotFoundError, OutputBusyError, grading.GoldError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
