@@ -23,6 +23,7 @@ from pipeline.records import ReadError
 from pipeline.rules import Rules
 from pipeline.segments import Segments
 from pipeline.state import ChunkJob, Entry, Member, RunContext, catalogue_entry, chunk_key, report_key
+from pipeline.texts import TextStore
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     crashed: list[ReadError] = []
     extracted = 0
     empty = FACT_SCHEMA.empty_table()
+    texts = TextStore(context.output)
     for member in job.members:
         if member.file in carry and member.file in old_documents:
             table, doc_rows = old_facts.get(member.file, empty), old_documents[member.file]
@@ -110,6 +112,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
                 crashed.append(ReadError(item.file, f"extraction failed: {type(exc).__name__}: {exc}"))
                 continue
             doc_rows = documents_table([document_row(item, table.num_rows)])
+            texts.save(item.sha256, item.text)
             extracted += 1
             if member.changed or context.force:
                 diff.append(report_diff(member.file, old_facts.get(member.file), table, context.run_id))

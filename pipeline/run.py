@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from pipeline import ingest
 from pipeline import rules as rule_files
+from pipeline.analyst import write_duckdb
 from pipeline.chunks import ChunkOutcome, process_chunk
 from pipeline.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided
 from pipeline.history import RunRecord, carry, write_errors, write_runs
@@ -36,7 +37,9 @@ from pipeline.parquet import TableWriter
 from pipeline.records import ReadError
 from pipeline.rules import Rules
 from pipeline.state import MANIFEST_NAME, Catalogue, Entry, Plan, plan_run, write_manifest
-from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, StagedOutput, kept_versions
+from pipeline.review import write_review
+from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, StagedOutput, kept_versions
+from pipeline.texts import TextStore
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 
@@ -164,6 +167,8 @@ class RunWriter:
         carried = carry(staged, context.previous, DIFFS_DIR)
         if self._diff is None and not carried:  # an empty file keeps the schema visible
             self._diff = staged.table_writer(DIFFS_DIR, DIFF_SCHEMA, prefix=f"diff-{context.run_id}")
+        texts = TextStore(context.output)
+        texts.link_into(staged.root / TEXT_DIR, self._entries)
         write_manifest(staged.root / MANIFEST_NAME, self._entries, context.started_ns, context.rules_version,
                        context.code_version)
         write_errors(staged, context.previous, self._failed + self._crashed)
@@ -174,6 +179,9 @@ class RunWriter:
             self.changes.added, self.changes.removed, self.changes.changed))
         version = staged.commit()
         self._segments.collect(kept_versions(context.output))
+        texts.collect()
+        if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
+            write_views(context.output)
         return RunSummary(
             raw=context.raw, output=context.output, rules_version=context.rules_version,
             read=len(self._entries), failed=tuple(self._failed), crashed=tuple(self._crashed),
@@ -197,6 +205,19 @@ class RunWriter:
     ) -> None:
         if not self._staged.committed:
             self.abort()
+
+
+def write_views(output: Path) -> None:
+    """The review site and the DuckDB views, rebuilt after a run that changed something.
+
+    They are derived from the published Parquet, so a failure here is logged
+    and leaves the facts as published.
+    """
+    for name, build in (("review page", write_review), ("DuckDB views", write_duckdb)):
+        try:
+            build(output)
+        except Exception:  # noqa: BLE001 - a view must not sink a published run
+            log.exception("could not write the %s under %s", name, output)
 
 
 def run(

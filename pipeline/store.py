@@ -60,7 +60,8 @@ RUNS_DIR = "runs"
 DIFFS_DIR = "diffs"
 ERRORS_DIR = "errors"
 # Folders readers open through `output/<name>`; a version may lack the history ones.
-READER_DIRS = (FACTS_DIR, DOCUMENTS_DIR, RUNS_DIR, DIFFS_DIR, ERRORS_DIR)
+TEXT_DIR = "text"  # the texts fact offsets index (pipeline.texts)
+READER_DIRS = (FACTS_DIR, DOCUMENTS_DIR, RUNS_DIR, DIFFS_DIR, ERRORS_DIR, TEXT_DIR)
 _WRITING_MARK = ".writing"  # flock'ed by the process staging a version
 _PUBLISH_LOCK = ".publish.lock"
 
