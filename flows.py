@@ -6,7 +6,7 @@ code changed are extracted, one task per chunk of ~BATCH_SIZE reports (a task
 run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
 scale); unchanged chunks are linked without a task.
 
-    python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full]
+    python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
@@ -31,6 +31,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline import run as pipeline_run
@@ -100,17 +101,42 @@ def extract_reports(
     with OutputLock(Path(output)):
         plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
                          pipeline_run.BATCH_SIZE, full)
-        # Chunks run one after another: extraction is CPU-bound pure Python, so
-        # threads would not help, and sequential chunks keep memory to one chunk.
+        # Chunks to build are submitted to the flow's task runner (worker
+        # processes or a Dask cluster: extraction is CPU-bound pure Python, so
+        # threads would not help) and collected in order; each segment is written
+        # by its worker under a content-addressed name, so workers never collide.
         with RunWriter(plan) as writer:
+            # Not quoted: prefect-dask 0.3.7 hands a quote() to the task unopened.
+            futures = {job.index: extract_chunk_task.submit(job.index, job, plan.context, loaded)
+                       for job in plan.jobs if not job.stored}
             for job in plan.jobs:
                 if job.stored:  # linking costs less than a task run
                     writer.add(pipeline_run.process_chunk(job, plan.context, None))
                 else:
-                    writer.add(extract_chunk_task(job.index, quote(job), plan.context, quote(loaded)))
+                    writer.add(futures.pop(job.index).result())
             summary = publish_task(writer)
     get_run_logger().info("\n%s", summary.report())
     return summary
+
+
+def task_runner(workers: int | None = None, dask: str | None = None) -> TaskRunner:
+    """Where extraction tasks run: local processes by default, a Dask cluster on request.
+
+    `dask` is a scheduler address (`tcp://host:8786`) or `local` for a cluster
+    of local processes. Workers on other machines need a Prefect server
+    (PREFECT_API_URL) and the raw and output folders on storage they all see.
+    """
+    if dask:
+        from prefect_dask import DaskTaskRunner  # only needed for clusters
+
+        if dask == "local":
+            return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1,
+                                                  "threads_per_worker": 1, "processes": True})
+        return DaskTaskRunner(address=dask)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        return ThreadPoolTaskRunner(max_workers=1)  # in-process, one chunk at a time
+    return ProcessPoolTaskRunner(max_workers=workers)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -119,7 +145,9 @@ def _run(args: argparse.Namespace) -> int:
     # so a typo in a rule file or a busy output is reported at once.
     pipeline_run.load_rules(Path(args.rules))
     OutputLock(Path(args.output)).check()
-    summary = extract_reports(raw=args.raw, output=args.output, rules=args.rules, full=args.full)
+    runner = task_runner(args.workers, args.dask)
+    summary = extract_reports.with_options(task_runner=runner)(
+        raw=args.raw, output=args.output, rules=args.rules, full=args.full)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

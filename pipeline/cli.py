@@ -16,7 +16,7 @@ from pipeline.ingest import CatalogueError
 from pipeline.lock import OutputBusyError
 from pipeline.rules import RuleError, load_rules
 
-USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full]
+USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
        python flows.py check [--rules DIR]
        python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]"""
 COMMANDS = ("check", "evaluate")
@@ -30,6 +30,11 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--output", default="output", help="output folder (default: output)")
     top.add_argument("--rules", default="rules", help="rules folder (default: rules)")
     top.add_argument("--full", action="store_true", help="re-extract every report, changed or not")
+    top.add_argument("--workers", type=int, default=None,
+                     help="local worker processes for extraction (default: one per core; 1 runs in-process)")
+    top.add_argument("--dask", metavar="ADDRESS",
+                     help="run extraction on a Dask cluster: a scheduler address (tcp://host:8786), "
+                          "or 'local' to start a local cluster")
     commands = top.add_subparsers(dest="command", title="other commands")
     check = commands.add_parser("check", help="validate the rule files; touch nothing")
     check.add_argument("--rules", default="rules", help="rules folder (default: rules)")
