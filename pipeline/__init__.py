@@ -15,7 +15,7 @@ The stages, in the order data flows through them (one module each):
                   `period`; `plan` spots plan documents
 6. `extract`    - one document's facts, offsets pointing into its text
 7. output       - `chunks` extracts what changed, chunk by chunk, into
-                  content-addressed `segments`; `run` publishes a version
+                  content-addressed segments (`chunkstore`); `run` publishes a version
                   atomically (`store`, `parquet`, `texts`, `lock`) with its
                   run `history`, `diff` and `state`; `review` and `analyst`
                   build the review site and the DuckDB views over it

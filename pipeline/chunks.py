@@ -1,6 +1,6 @@
 """One chunk of reports: link its stored segment, or extract what changed and store it.
 
-A chunk's segment holds the facts of every member report (pipeline.segments).
+A chunk's segment holds the facts of every member report (pipeline.chunkstore).
 Members whose key is unchanged are carried: their rows are read from the
 segment they were in, not extracted again. Members new, edited or keyed to
 other rules or code are read and extracted, and their old and new facts
@@ -21,7 +21,7 @@ from pipeline.diff import concat, report_diff
 from pipeline.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
 from pipeline.records import ReadError
 from pipeline.rules import Rules
-from pipeline.segments import Segments
+from pipeline.chunkstore import Segments
 from pipeline.state import ChunkJob, Entry, Member, RunContext, catalogue_entry, chunk_key, report_key
 from pipeline.texts import TextStore
 

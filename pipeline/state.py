@@ -6,7 +6,7 @@ its key hashes exactly those (`report_key`). Reports are grouped into chunks
 whose boundaries depend only on file names (content-defined chunking), so a
 new or removed report disturbs its own chunk, not every chunk after it. A
 chunk's facts are stored once under the hash of its members' keys
-(`pipeline.segments`): a chunk whose segment exists is linked, not extracted.
+(`pipeline.chunkstore`): a chunk whose segment exists is linked, not extracted.
 
 The manifest (`.versions/<id>/manifest.parquet`, one row per report in that
 version) records each report's key, its segment and the file's size, mtime
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from pipeline.parquet import DOCUMENT_SCHEMA, FACT_SCHEMA, write_file
 from pipeline.records import ReadError
-from pipeline.segments import Segments
+from pipeline.chunkstore import Segments
 from pipeline.store import current_version
 
 Catalogue = dict[str, tuple[str | None, date | None]]

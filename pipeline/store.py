@@ -9,7 +9,7 @@ Layout of an output folder::
       current    -> .versions/<id>       (the one pointer a publish switches)
       .versions/<id>/facts/*.parquet ...
       .versions/<id>/manifest.parquet    (incremental state, see pipeline.state)
-      .state/segments/                   (content-addressed facts, see pipeline.segments)
+      .state/segments/                   (content-addressed facts, see pipeline.chunkstore)
 
 A publish writes a complete new version folder, then replaces `current` with
 `os.replace` (atomic on POSIX), so every reader folder switches together:

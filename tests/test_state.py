@@ -11,7 +11,7 @@ import pytest
 import pipeline.state
 from pipeline.parquet import documents_table, facts_table
 from pipeline.records import Fact
-from pipeline.segments import Segments
+from pipeline.chunkstore import Segments
 from pipeline.state import (
     Entry, Manifest, chunk, chunk_key, code_version, read_manifest, report_key, write_manifest,
 )
