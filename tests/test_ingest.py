@@ -108,11 +108,11 @@ def test_vanished_file_is_read_error(tmp_path: Path) -> None:
 
 def test_discover_recursive_sorted_skips_hidden(tmp_path: Path) -> None:
     for rel in ["b.txt", "a/z.md", "a/Y.TXT", "c.Md", ".hidden.txt", ".git/x.txt",
-                "a/.cache/y.txt", "documents.csv", "notes.docx", "a/readme"]:
+                "a/.cache/y.txt", "documents.csv", "notes.docx", "sheet.xlsx", "a/readme", "p.PDF"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("内容")
     found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
-    assert found == ["a/Y.TXT", "a/z.md", "b.txt", "c.Md"]
+    assert found == ["a/Y.TXT", "a/z.md", "b.txt", "c.Md", "notes.docx", "p.PDF"]
 
 
 @pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
