@@ -5,9 +5,10 @@ Each synthetic report is a title and a few runs of consecutive paragraphs
 sample reports, with the city names permuted and the figures redrawn: the
 extractor sees varied text, not one file repeated, while every paragraph is
 still real report prose. Years, dates and ordinals are kept so the text stays
-plausible. The corpus is deterministic for a given size and seed.
+plausible. The corpus is deterministic for a given size and seed. With
+`one_report`, the same text goes into a single report (a size-policy test).
 
-    python -m bench.corpus OUT_DIR --mb 20 [--seed 0]
+    python -m bench.corpus OUT_DIR --mb 20 [--seed 0] [--one-report]
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 import random
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +44,7 @@ class CorpusInfo:
 
     mb: float
     seed: int
+    one_report: bool
     files: int
     bytes: int
     sources: int
@@ -91,12 +94,24 @@ def _report(sources: list[list[str]], rng: random.Random) -> str:
     return _vary("\n\n".join(parts), rng) + "\n"
 
 
-def build(out: Path, mb: float, seed: int = 0, raw: Path = RAW) -> CorpusInfo:
+def _reports(sources: list[list[str]], rng: random.Random, target: int) -> Iterator[bytes]:
+    """Synthetic reports, UTF-8, until `target` bytes in all."""
+    written = 0
+    while written < target:
+        data = _report(sources, rng).encode("utf-8")
+        written += len(data)
+        yield data
+
+
+def build(out: Path, mb: float, seed: int = 0, raw: Path = RAW, one_report: bool = False) -> CorpusInfo:
     """Write about `mb` MB (10^6 bytes) of reports under `out`; reuse it if already built."""
     manifest = out / MANIFEST
     if manifest.is_file():
-        info = CorpusInfo(**json.loads(manifest.read_text(encoding="utf-8")))
-        if (info.mb, info.seed) == (mb, seed):
+        try:
+            info = CorpusInfo(**json.loads(manifest.read_text(encoding="utf-8")))
+        except TypeError:  # a manifest from an older version of this script
+            info = None
+        if info is not None and (info.mb, info.seed, info.one_report) == (mb, seed, one_report):
             return info
     if out.exists():
         shutil.rmtree(out)
@@ -104,16 +119,25 @@ def build(out: Path, mb: float, seed: int = 0, raw: Path = RAW) -> CorpusInfo:
     sources = [_blocks(d) for d in docs if isinstance(d, Document)]
     if not sources:
         raise SystemExit(f"no readable sample reports under {raw}")
-    rng = random.Random(seed)
-    target, written, count = int(mb * 1e6), 0, 0
-    while written < target:
-        path = out / f"{count // FILES_PER_FOLDER:03d}" / f"{count:06d}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = _report(sources, rng).encode("utf-8")
-        path.write_bytes(data)
-        written += len(data)
+    written = count = 0
+    single = None
+    if one_report:
+        (out / "000").mkdir(parents=True)
+        single = (out / "000" / "000000.txt").open("wb")
+    for data in _reports(sources, random.Random(seed), int(mb * 1e6)):
+        if single is not None:
+            single.write(data + b"\n")
+        else:
+            path = out / f"{count // FILES_PER_FOLDER:03d}" / f"{count:06d}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        written += len(data) + (single is not None)
         count += 1
-    info = CorpusInfo(mb=mb, seed=seed, files=count, bytes=written, sources=len(sources))
+    if single is not None:
+        single.close()
+        count = 1
+    info = CorpusInfo(mb=mb, seed=seed, one_report=one_report, files=count, bytes=written,
+                      sources=len(sources))
     manifest.write_text(json.dumps(asdict(info)), encoding="utf-8")  # not a report: .json
     return info
 
@@ -123,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--mb", type=float, default=20.0, help="size in MB (10^6 bytes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one-report", action="store_true", help="all the text in a single report")
     args = parser.parse_args(argv)
-    info = build(args.out, args.mb, args.seed)
+    info = build(args.out, args.mb, args.seed, one_report=args.one_report)
     print(f"{info.files} reports, {info.bytes / 1e6:.1f} MB under {args.out}")
     return 0
 

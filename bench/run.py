@@ -1,7 +1,7 @@
 """The benchmark behind `make bench`: speed and memory of the pipeline on a corpus.
 
     python -m bench.run [--mb 20] [--seed 0] [--work DIR] [--extract-mb 5]
-                        [--no-overhead] [--json output/bench.json]
+                        [--no-overhead] [--one-report] [--json output/bench.json]
 
 Steps, each printed as it finishes:
 
@@ -9,7 +9,7 @@ Steps, each printed as it finishes:
 2. extraction throughput on one core: `extract_document` (normalisation,
    figures, tables and attribution) over the first `--extract-mb` MB of the
    corpus, in this process, after a warm-up report (jieba's dictionary); CPU
-   seconds, median of three passes;
+   seconds, median of three passes (`--extract-mb 0` skips it);
 3. the Prefect flow end to end into an empty output folder
    (`python flows.py --raw CORPUS --output OUT`, as `make run` does: its
    temporary Prefect server and its worker processes included): reports per
@@ -19,13 +19,17 @@ Steps, each printed as it finishes:
    without Prefect (`pipeline.run.run`), both one process, cold.
 
 Memory is sampled from /proc every 0.2 s over the flow's process tree:
-`peak_rss_mb` is the largest sum of RSS of the flow process and its workers
-at one moment; the Prefect server (uvicorn) is reported apart.
+`peak_rss_mb` is the largest sum of RSS of the flow process and its child
+processes (workers) at one moment, or the kernel's high-water mark of the
+largest one if that is higher (a spike between two samples); the Prefect
+servers (uvicorn) are reported apart.
 
 The figures go to `--json` with the keys extract_mb_per_s, docs_per_s,
 peak_rss_mb, noop_rerun_s and corpus_mb, plus the details they came from.
 MB is 10^6 bytes of UTF-8 report text. The corpus size is also read from
 BENCH_MB, so `make bench BENCH_MB=150` runs over ~10,000 reports.
+`--one-report --mb 50 --extract-mb 0 --no-overhead` puts the same kind of
+text into one 50 MB report instead (the size policy in pipeline/ingest.py).
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from bench import corpus as corpus_builder
 from pipeline.extract import extract_document
@@ -75,7 +80,7 @@ class Sampler:
     server_kb: int = 0  # largest sum of RSS of the Prefect server processes
     largest_kb: int = 0  # highest high-water mark of any one pipeline process
     cpu_s: dict[int, float] = field(default_factory=dict)  # per pipeline process: CPU at its last poll
-    workers: set[int] = field(default_factory=set)
+    children: set[int] = field(default_factory=set)
 
     def poll(self) -> None:
         pipeline = server = 0
@@ -88,7 +93,7 @@ class Sampler:
             self.largest_kb = max(self.largest_kb, status.get("VmHWM", 0))
             self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), _cpu_seconds(pid))
             if pid != self.pid:
-                self.workers.add(pid)
+                self.children.add(pid)
         self.pipeline_kb = max(self.pipeline_kb, pipeline)
         self.server_kb = max(self.server_kb, server)
 
@@ -148,12 +153,12 @@ class Run:
 
     seconds: float
     returncode: int
-    peak_rss_mb: float  # flow process + workers, at one moment
+    peak_rss_mb: float  # flow process + children at one moment, or the largest high-water mark
     largest_process_mb: float
     server_mb: float
     cpu_s: float  # pipeline processes, summed (sampled: misses the last 0.2 s of each)
     tree_cpu_s: float  # every process it started and reaped, server included (getrusage)
-    workers: int
+    children: int  # non-server child processes seen (workers, multiprocessing's tracker)
     startup_s: float | None  # process start to "Beginning flow run" (imports, Prefect server)
     body_s: float | None  # "Beginning flow run" to the flow's "Finished in state"
     output_tail: str
@@ -183,7 +188,7 @@ def run_process(command: list[str], log: Path) -> Run:
         stop.set()
         thread.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    pipeline_mb = sampler.pipeline_kb / 1024
+    pipeline_mb = max(sampler.pipeline_kb, sampler.largest_kb) / 1024
     if not pipeline_mb:  # no /proc: the largest child this process has waited for
         pipeline_mb = after.ru_maxrss / 1024
     text = log.read_text(encoding="utf-8", errors="replace")
@@ -193,7 +198,7 @@ def run_process(command: list[str], log: Path) -> Run:
         largest_process_mb=sampler.largest_kb / 1024, server_mb=sampler.server_kb / 1024,
         cpu_s=sum(sampler.cpu_s.values()),
         tree_cpu_s=after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-        workers=len(sampler.workers), startup_s=begin,
+        children=len(sampler.children), startup_s=begin,
         body_s=end - begin if begin is not None and end is not None else None,
         output_tail="\n".join(text.splitlines()[-12:]),
     )
@@ -219,7 +224,7 @@ def run_plain(raw: Path, output: Path, log: Path) -> Run:
     return run_process([sys.executable, "-c", PLAIN_RUN, str(raw), str(output)], log)
 
 
-def extraction_throughput(raw: Path, limit_bytes: int, repeats: int = EXTRACT_REPEATS) -> dict[str, object]:
+def extraction_throughput(raw: Path, limit_bytes: int, repeats: int = EXTRACT_REPEATS) -> dict[str, Any]:
     """MB per CPU second of `extract_document` over the first `limit_bytes` of the corpus."""
     rules = load_rules(ROOT / "rules")
     docs: list[Document] = []
@@ -251,10 +256,10 @@ def extraction_throughput(raw: Path, limit_bytes: int, repeats: int = EXTRACT_RE
 def _describe(name: str, run: Run, reports: int) -> str:
     phases = f", start-up {run.startup_s:.1f} s, flow body {run.body_s:.1f} s" \
         if run.startup_s is not None and run.body_s is not None else ""
-    workers = f" + {run.workers} workers" if run.workers else ""
-    server = f"; Prefect server {run.server_mb:.0f} MB" if run.server_mb else ""
+    children = f" + {run.children} children" if run.children else ""
+    server = f"; Prefect server(s) {run.server_mb:.0f} MB" if run.server_mb else ""
     return (f"{name}: {run.seconds:.1f} s{phases}; {reports / run.seconds:.1f} reports/s; CPU {run.cpu_s:.1f} s;"
-            f" peak RSS {run.peak_rss_mb:.0f} MB (process{workers}){server}; exit {run.returncode}")
+            f" peak RSS {run.peak_rss_mb:.0f} MB (process{children}){server}; exit {run.returncode}")
 
 
 def _details(prefix: str, run: Run | None) -> dict[str, object]:
@@ -268,7 +273,7 @@ def _details(prefix: str, run: Run | None) -> dict[str, object]:
         f"{prefix}_peak_rss_mb": round(run.peak_rss_mb, 1),
         f"{prefix}_largest_process_mb": round(run.largest_process_mb, 1),
         f"{prefix}_server_peak_rss_mb": round(run.server_mb, 1),
-        f"{prefix}_workers": run.workers,
+        f"{prefix}_children": run.children,
         f"{prefix}_startup_s": None if run.startup_s is None else round(run.startup_s, 1),
         f"{prefix}_body_s": None if run.body_s is None else round(run.body_s, 1),
     }
@@ -285,19 +290,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="text for the one-core extraction figure (default 5)")
     parser.add_argument("--no-overhead", action="store_true",
                         help="skip step 5 (two more cold runs): no orchestration overhead figure")
+    parser.add_argument("--one-report", action="store_true", help="the whole corpus as one report")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    raw = args.work / f"corpus-{args.mb:g}mb-seed{args.seed}"
-    info = corpus_builder.build(raw, args.mb, args.seed)
+    raw = args.work / f"corpus-{args.mb:g}mb-seed{args.seed}{'-one' if args.one_report else ''}"
+    info = corpus_builder.build(raw, args.mb, args.seed, one_report=args.one_report)
     print(f"corpus: {info.files} reports, {info.bytes / 1e6:.1f} MB in {raw}"
           f" ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    extract = extraction_throughput(raw, int(min(args.extract_mb, args.mb) * 1e6))
-    print(f"extraction, one core: {extract['mb_per_s']:.3f} MB per CPU second ({extract['mb']} MB,"
-          f" {extract['docs']} reports, {extract['facts']} facts; passes {extract['passes_mb_per_s']})",
-          flush=True)
+    extract: dict[str, Any] = {}
+    if args.extract_mb > 0:
+        extract = extraction_throughput(raw, int(min(args.extract_mb, args.mb) * 1e6))
+        print(f"extraction, one core: {extract['mb_per_s']:.3f} MB per CPU second ({extract['mb']} MB,"
+              f" {extract['docs']} reports, {extract['facts']} facts; passes {extract['passes_mb_per_s']})",
+              flush=True)
 
     stamp = code_stamp()
     outs = {name: args.work / name for name in ("out", "out-one-worker", "out-plain")}
@@ -329,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
               f" ({one.seconds - plain.seconds:.1f} s)", flush=True)
 
     result = {
-        "extract_mb_per_s": round(float(extract["mb_per_s"]), 3),
+        "extract_mb_per_s": round(float(extract["mb_per_s"]), 3) if extract else None,
         "docs_per_s": round(info.files / cold.seconds, 2),
         "peak_rss_mb": round(cold.peak_rss_mb, 1),
         "noop_rerun_s": round(noop.seconds, 1),

@@ -138,7 +138,7 @@ def test_missing_catalogue_uses_text(tmp_path: Path) -> None:
     assert load_catalogue(tmp_path) == {}
     [doc] = list(iter_documents(tmp_path))
     assert _doc(doc).published == date(2022, 10, 26)
-    assert doc.title == "东阳市工作方案"
+    assert _doc(doc).title == "东阳市工作方案"
 
 
 def test_fallback_title_is_first_line_and_capped(tmp_path: Path) -> None:
@@ -354,10 +354,10 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (tmp_path / "open.txt").write_text(CHINESE, encoding="utf-8")
     real_open = os.open
 
-    def deny(path: str | os.PathLike[str], flags: int, *args: int, **kwargs: object) -> int:
+    def deny(path: str | os.PathLike[str], flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
         if os.fspath(path).endswith("locked.txt"):
             raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
-        return real_open(path, flags, *args, **kwargs)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
 
     monkeypatch.setattr(os, "open", deny)
     results = list(iter_documents(tmp_path))
