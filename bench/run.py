@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "extract_mb_per_s": round(float(extract["mb_per_s"]), 3) if extract else None,
-        "docs_per_s": round(info.files / cold.seconds, 2),
+        "docs_per_s": float(f"{info.files / cold.seconds:.3g}"),
         "peak_rss_mb": round(cold.peak_rss_mb, 1),
         "noop_rerun_s": round(noop.seconds, 1),
         "corpus_mb": round(info.bytes / 1e6, 2),
