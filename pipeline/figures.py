@@ -89,26 +89,26 @@ class FigureFinder:
 
     def _numbered(self, text: str) -> list[Figure]:
         out = []
+        units, scales = self.units, self.scales
         for m in self.main.finditer(text, overlapped=True):
-            num, unit_text = m["num"], m["unit"]
-            unit = self.units[unit_text]
+            neg, num, in1, scale, in2, unit_text = m.group("neg", "num", "in1", "scale", "in2", "unit")
+            unit = units[unit_text]
             is_cn = not num[0].isdigit()
-            if is_cn and not unit.chinese:
+            if (is_cn and not unit.chinese) or (scale and not unit.scalable):
                 continue
-            if m["scale"] and not unit.scalable:
-                continue
-            if any(text.startswith(nb, m.end()) for nb in unit.not_before):
+            end = m.end()
+            if unit.not_before and text.startswith(unit.not_before, end):
                 continue
             bare = is_cn and num in self.bare_scales
-            value = self.scales.get(num) if bare else read_number(num)
+            value = scales.get(num) if bare else read_number(num)
             if value is None or (is_cn and not value):
                 continue  # a Chinese 零 alone is never a figure (零部件)
-            value *= self.scales.get(m["scale"] or "", 1.0) * unit.factor
-            if m["neg"]:
+            value *= (scales[scale] if scale else 1.0) * unit.factor
+            if neg:
                 value = -value
-            start = m.start("neg") if m["neg"] else m.start("num")
-            qualifier = self.inner_qualifier if (m["in1"] or m["in2"]) else "exact"
-            out.append(Figure(start, m.end(), value, unit.unit or unit_text, unit.dimension, qualifier, unit.id, bare))
+            qualifier = self.inner_qualifier if (in1 or in2) else "exact"
+            out.append(Figure(m.start("neg") if neg else m.start("num"), end, value, unit.unit or unit_text,
+                              unit.dimension, qualifier, unit.id, bare))
         return out
 
     def _ranks(self, text: str) -> list[Figure]:
@@ -184,7 +184,8 @@ class FigureFinder:
         after = self.after[m[0]].qualifier if m else None
         if fig.qualifier != "exact":  # inner markers and rank forms decide
             return fig
-        return replace(fig, qualifier=after or qualifier or "exact")
+        decided = after or qualifier or "exact"
+        return fig if decided == "exact" else replace(fig, qualifier=decided)
 
     def _pair_up(self, text: str, figs: list[Figure]) -> list[Figure]:
         """Ranges (3-5天, 20%—30%) and lists sharing one unit (9700亿和4000亿元)."""

@@ -43,6 +43,9 @@ class Region:
     level: int  # 0 nation or named region, 1 province, 2 prefecture, 3 county
     parent: str | None
 
+    def __hash__(self) -> int:  # the code identifies a region; regions key per-text memos
+        return hash(self.code)
+
 
 @dataclass(frozen=True)
 class RegionMention:

@@ -73,6 +73,7 @@ def _lexicon(rules: Rules) -> tuple[regex.Pattern[str] | None, dict[str, str]]:
     return regex.compile("|".join(regex.escape(w) for w in sorted(ids, key=len, reverse=True))), ids
 
 
+@lru_cache(maxsize=4096)
 def metric_id_for(metric: str | None, rules: Rules) -> str | None:
     """The canonical id of a metric phrase: the longest written form it contains."""
     pattern, ids = _lexicon(rules)

@@ -9,6 +9,8 @@ finder from the scale rules; the scale characters inside a Chinese numeral
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import regex
 
 DIGITS: dict[str, int] = {
@@ -106,8 +108,12 @@ def read_mixed(text: str) -> float | None:
     return total
 
 
+@lru_cache(maxsize=8192)
 def read_number(text: str) -> float | None:
-    """Any numeral form: Arabic, Chinese, or Arabic groups joined by 万/亿."""
+    """Any numeral form: Arabic, Chinese, or Arabic groups joined by 万/亿.
+
+    Cached: the same numerals (years, small counts) recur all through a report.
+    """
     text = text.strip()
     if not text:
         return None

@@ -35,23 +35,49 @@ def _by_word(rules: Rules) -> dict[str, tuple[str, int, int | None]]:
 _BASELINE = regex.compile(r"(?:较|比|相比|相较|同比|环比)\s*$")
 
 
-def _expressions(text: str, rules: Rules) -> list[tuple[int, str, str | None]]:
-    """(position, kind, year or word) of each time expression in `text`.
+def _scan(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
+    """(position, kind, year or word) of each time expression in `text`, and
+    the span of every match read.
 
     A year that is the baseline of a comparison (较去年同期增加200家) is not
     the period of anything, so it is left out.
     """
     out: list[tuple[int, str, str | None]] = []
-    ranges = [m.span() for m in _RANGE_END.finditer(text)]
-    out.extend((m.end(), "year", m[1]) for m in _RANGE_END.finditer(text))
+    spans: list[tuple[int, int]] = []
+    for m in _RANGE_END.finditer(text):
+        spans.append(m.span())
+        out.append((m.end(), "year", m[1]))
+    ranges = list(spans)
     for m in YEAR.finditer(text):
+        spans.append(m.span())
         if not any(s <= m.start() < e for s, e in ranges):
             out.append((m.end(), "year", m[1]))
+    by_word = _by_word(rules)
     for m in _pattern(rules).finditer(text):
-        kind, _, _ = _by_word(rules)[m[0]]
-        out.append((m.end(), kind, m[0]))
+        spans.append(m.span())
+        out.append((m.end(), by_word[m[0]][0], m[0]))
     starts = {pos: pos - len(v or "") for pos, _, v in out}
-    return sorted(e for e in out if e[1] != "relative" or not _BASELINE.search(text, 0, starts[e[0]]))
+    return sorted(e for e in out if e[1] != "relative" or not _BASELINE.search(text, 0, starts[e[0]])), spans
+
+
+@lru_cache(maxsize=256)
+def _expressions(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
+    """`_scan`, once per sentence: figures come in text order, so a sentence's
+    expressions serve all its figures."""
+    return _scan(text, rules)
+
+
+def _expressions_before(sentence: str, cut: int, rules: Rules) -> list[tuple[int, str, str | None]]:
+    """The time expressions of `sentence[:cut]`, from those of the whole sentence.
+
+    Expressions ending by `cut` are the same either way unless a match read in
+    the whole sentence runs across `cut` (it may hide a shorter one): then the
+    prefix is read on its own.
+    """
+    found, spans = _expressions(sentence, rules)
+    if any(s < cut < e for s, e in spans):
+        return _scan(sentence[:cut], rules)[0]
+    return [e for e in found if e[0] <= cut]
 
 
 def _year_of(found: list[tuple[int, str, str | None]], published: date | None,
@@ -106,13 +132,13 @@ def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: dat
     """
     s0, _ = sentence
     prefix = text[s0:fig_start]
-    found = _expressions(prefix, rules)
+    found = _expressions_before(text[s0:sentence[1]], fig_start - s0, rules)
     tail = prefix[found[-1][0]:] if found else ""
     last_from = tail.rfind("从")
     from_start = last_from >= 0 and not regex.search(r"[至到]", tail[last_from:])
     if not found:
         para = text.rfind("\n", 0, s0) + 1
-        found = [e for e in _expressions(text[para:s0], rules) if e[1] in ("year", "relative", "present", "plan")]
+        found = [e for e in _expressions(text[para:s0], rules)[0] if e[1] in ("year", "relative", "present", "plan")]
     if found:
         decided, year = _year_of(found, published, rules, from_start)
         if decided:

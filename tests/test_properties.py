@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.extract import extract_text
+from pipeline.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.records import Fact
 from pipeline.rules import Rules, load_rules
+from pipeline.segment import CLAUSE_MARKS, Clauses
 
 RULES: Rules = load_rules(Path(__file__).resolve().parent.parent / "rules")  # once per module
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
@@ -164,3 +166,47 @@ def test_report_like_text(text: str) -> None:
 @given(st.text(max_size=80))
 def test_any_unicode(text: str) -> None:
     _check_offsets(text)
+
+
+# --- the indexes that replace per-figure scans: same answers as the scans --------------------
+
+def _walk_back(text: str, pos: int, floor: int) -> int:
+    """A clause start the slow way: walk back to the last clause mark."""
+    i = pos - 1
+    while i >= floor and text[i] not in CLAUSE_MARKS:
+        i -= 1
+    return i + 1
+
+
+@TEXTS
+@given(report_like, st.data())
+def test_clause_index_matches_walking_back(text: str, data: st.DataObject) -> None:
+    clauses = Clauses.of(text)
+    pos = data.draw(st.integers(0, len(text)))
+    floor = data.draw(st.integers(0, pos))
+    assert clauses.start(pos, floor) == _walk_back(text, pos, floor)
+
+
+@TEXTS
+@given(report_like)
+@example("金华市\n专利授权量达到1.2万\n件，\r\n同比增长15%。\n\n图1 专利\n")
+def test_offset_map_points_every_character_at_its_raw_source(text: str) -> None:
+    view = normalise(text)
+    assert len(view.to_raw) == len(view.text) + 1
+    assert view.to_raw[len(view.text)] == len(text)
+    folded = fold_chars(text)
+    for i, ch in enumerate(view.text):
+        raw = view.to_raw[i]
+        assert ch == "\n" or folded[raw] == ch, (i, raw)
+    with pytest.raises(IndexError):
+        view.to_raw[len(view.text) + 1]
+
+
+TRADITIONAL = "國際專利權數據們說開發區經濟與實現臺灣廣東發展"
+
+
+@TEXTS
+@given(st.text(alphabet=st.sampled_from(TRADITIONAL + "０１２３４５％，。abc123專利" ), max_size=60) | st.text(max_size=60))
+def test_folding_few_or_many_characters_is_the_table(text: str) -> None:
+    expected = _FULL_WIDTH_GROUPING.sub(",", text) if "，" in text else text
+    assert fold_chars(text) == expected.translate(_char_table())
