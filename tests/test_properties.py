@@ -206,7 +206,9 @@ TRADITIONAL = "國際專利權數據們說開發區經濟與實現臺灣廣東�
 
 
 @TEXTS
-@given(st.text(alphabet=st.sampled_from(TRADITIONAL + "０１２３４５％，。abc123專利" ), max_size=60) | st.text(max_size=60))
+@given(st.text(alphabet=st.sampled_from(TRADITIONAL + "０１２３４５％，。abc123專利"), max_size=60) | st.text(max_size=60))
+@example(TRADITIONAL + "０１２３４５６７８９％．＋－")  # 34 characters to fold: the table path
+@example("专利１２３４件，增长５％")  # a few: the replace path
 def test_folding_few_or_many_characters_is_the_table(text: str) -> None:
     expected = _FULL_WIDTH_GROUPING.sub(",", text) if "，" in text else text
     assert fold_chars(text) == expected.translate(_char_table())
