@@ -12,7 +12,7 @@ from datetime import date
 
 from pipeline.figures import Figure, finder_for
 from pipeline.gazetteer import Region
-from pipeline.kind import Kind, classify
+from pipeline.kind import Kind, classify, target_sentence
 from pipeline.metric import is_streak, metric_for, metric_id_for, pair_respectively, use_terms
 from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period, section_years
@@ -55,14 +55,18 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
+    target_known: tuple[tuple[int, int], bool] = ((-1, -1), False)  # (sentence, states a goal)
     for fig in figures:
         sent = sents.span_at(fig.start)
         clause_from = clauses.start(fig.start, sent[0])
         prev_in_sentence = previous if previous and previous[3] == sent else None
         if prev_in_sentence is None:
             referent = None
+        if sent != target_known[0]:
+            target_known = (sent, target_sentence(norm[sent[0]:sent[1]], rules))
         kind = classify(norm, fig, clause_from, sent,
-                        (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year)
+                        (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year,
+                        target_known[1])
         metric_from = max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0)
         metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
         period = resolve_period(norm, fig.start, sent, published, rules,

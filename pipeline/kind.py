@@ -15,7 +15,7 @@ import regex
 
 from pipeline.figures import Figure
 from pipeline.rules import Rules
-from pipeline.segment import strip_end
+from pipeline.segment import EndWords
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,10 @@ class _Cues:
     clause: tuple[tuple[str, str], ...]
     sentence: tuple[tuple[str, str], ...]
     sentence_patterns: tuple[tuple[object, str], ...]
-    transparent: tuple[str, ...]
+    transparent: EndWords
     joiners: tuple[str, ...]
+    share_clause: tuple[str, ...]  # the clause cue words of each type, looked up per figure
+    target_clause: tuple[str, ...]
 
 
 @lru_cache(maxsize=8)
@@ -50,7 +52,8 @@ def _cues(rules: Rules) -> _Cues:
             clause.extend((w, cue.kind) for w in cue.words)
     transparent = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
     return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(clause), tuple(sentence), tuple(patterns),
-                 tuple(sorted(transparent, key=len, reverse=True)), tuple(rules.cue_words("joiner")))
+                 EndWords(tuple(transparent)), tuple(rules.cue_words("joiner")),
+                 tuple(w for w, k in clause if k == "share"), tuple(w for w, k in clause if k == "target"))
 
 
 @lru_cache(maxsize=8)
@@ -61,25 +64,32 @@ def _adjacent(rules: Rules) -> tuple[regex.Pattern[str], dict[str, tuple[str, in
     return regex.compile(f"(?:{alternation})$"), by_word
 
 
-@lru_cache(maxsize=4096)
-def _target_sentence(sentence: str, rules: Rules) -> bool:
+def target_sentence(sentence: str, rules: Rules) -> bool:
+    """Does the sentence state a goal (到2025年，…达到)? Asked once per sentence."""
     cues = _cues(rules)
     return any(k == "target" and p.search(sentence) for p, k in cues.sentence_patterns) or \
         any(w in sentence for w, k in cues.sentence if k == "target")  # type: ignore[attr-defined]
 
 
 def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int],
-             previous: tuple[Figure, Kind] | None, rules: Rules, plan_year: int | None) -> Kind:
-    """The type and sign of `fig` from the cues around it."""
+             previous: tuple[Figure, Kind] | None, rules: Rules, plan_year: int | None,
+             in_target_sentence: bool | None = None) -> Kind:
+    """The type and sign of `fig` from the cues around it.
+
+    `in_target_sentence` is `target_sentence` of the figure's sentence, when the
+    caller has it already.
+    """
     cues = _cues(rules)
     prefix = text[clause_from:fig.start]
-    bare_prefix = strip_end(prefix, cues.transparent)
+    bare_prefix = cues.transparent.strip(prefix)
     if previous is not None:
         prev_fig, prev_kind = previous
         gap = text[prev_fig.end:fig.start].strip()
         if prev_fig.end >= clause_from - 1 and gap in cues.joiners and prev_fig.dimension == fig.dimension:
             return prev_kind
-    if fig.dimension != "rank" and _target_sentence(text[sentence[0]:sentence[1]], rules):
+    if in_target_sentence is None:
+        in_target_sentence = target_sentence(text[sentence[0]:sentence[1]], rules)
+    if fig.dimension != "rank" and in_target_sentence:
         return Kind("target", 1)  # a goal, even when it is a growth rate (预期目标：增长6%左右)
     adjacent, by_word = _adjacent(rules)
     m = adjacent.search(prefix) or adjacent.search(bare_prefix)
@@ -92,11 +102,11 @@ def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int]
             return Kind(kind, sign)
     if fig.dimension == "rank":
         return Kind("rank", 1)
-    if fig.dimension == "percent" and any(w in prefix for w, k in cues.clause if k == "share"):
+    if fig.dimension == "percent" and any(w in prefix for w in cues.share_clause):
         return Kind("share", 1)
     if fig.rule in ("unit.percent.tenth", "unit.percent.half", "unit.percent.fraction"):
         return Kind("share", 1)
-    if any(w in prefix for w, k in cues.clause if k == "target"):
+    if any(w in prefix for w in cues.target_clause):
         return Kind("target", 1)
     if plan_year is not None:
         return Kind("target", 1)

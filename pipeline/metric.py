@@ -15,7 +15,7 @@ from typing import Any
 import regex
 
 from pipeline.rules import Rules
-from pipeline.segment import strip_end
+from pipeline.segment import EndWords
 
 _HEAD = regex.compile(
     r"^(?:#+\s*|[●■◆•]\s*|[一二三四五六七八九十]+、|第[一二三四五六七八九十百\d]+届|(?:截至|截止|到|至|在|自|从|于)?\s*(?:(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?(?:\d{1,2}月(?:底|末)?)?|今年|去年|上年|目前|当前|现有|近年来|近年|以来|"
@@ -106,10 +106,10 @@ def _noun_phrase_after(after: str) -> str | None:
 
 
 @lru_cache(maxsize=8)
-def _tail_words(rules: Rules) -> tuple[str, ...]:
+def _tail_words(rules: Rules) -> EndWords:
     words = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
     words |= set(rules.rank_scopes) | {"的", "以"}
-    return tuple(sorted(words, key=len, reverse=True))
+    return EndWords(tuple(words))
 
 
 def is_streak(prefix: str) -> bool:
@@ -147,7 +147,7 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
     if dimension == "duration" and is_streak(prefix):
         m = _PREDICATE.match(after)
         if m:
-            return strip_end(m[1], _tail_words(rules)) or previous
+            return _tail_words(rules).strip(m[1]) or previous
     if dimension == "count" and (unit or "") and len(unit or "") >= 2:
         m = _PREDICATE.match(after)  # 10部门联合制定…: a counted noun as unit, the act names it
         if m and _starts_with_verb(m[1]):
@@ -162,14 +162,14 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
     head = _HEAD.sub("", head)
     if head.startswith("占") and previous:  # 占全国总量的3.67%: a share of the previous metric
         cut = _TAIL_CUT.search(head)
-        return previous + strip_end(head[: cut.start()] if cut else head, _tail_words(rules))
+        return previous + _tail_words(rules).strip(head[: cut.start()] if cut else head)
     cut = _TAIL_CUT.search(head)
     if cut is not None:
         head = head[: cut.start()]
     already = max(head.rfind("已"), head.rfind("已经"))
     if already >= 0 and len(head) - already > 3:  # 杭州知识产权法庭已审结各类知识产权案件
         head = head[already + 1:].lstrip("经")
-    head = strip_end(head.strip(), _tail_words(rules))
+    head = _tail_words(rules).strip(head.strip())
     if head in _SUFFIX_WORDS and previous:
         return previous + head
     if len(head) < 2 or head.endswith(_LIST_END):

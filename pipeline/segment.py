@@ -8,7 +8,6 @@ whole documents, because it is a hundred times slower than the patterns.
 from __future__ import annotations
 
 import bisect
-from functools import lru_cache
 from dataclasses import dataclass
 
 import regex
@@ -66,14 +65,16 @@ class Clauses:
         return max(floor, self.marks[i] + 1) if i >= 0 else floor
 
 
-@lru_cache(maxsize=32)
-def _end_pattern(words: tuple[str, ...]) -> regex.Pattern[str]:
-    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
-    return regex.compile(rf"(?:(?:{alternation})\s*)+$")
+class EndWords:
+    """Words to strip from the end of a text, repeatedly (达到了 -> ''); built once per rule set."""
 
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = tuple(sorted(set(words), key=len, reverse=True))
+        alternation = "|".join(regex.escape(w) for w in self.words)
+        self._pattern = regex.compile(rf"(?:(?:{alternation})\s*)+$") if self.words else None
 
-def strip_end(text: str, words: tuple[str, ...]) -> str:
-    """Remove any of `words` from the end of `text`, repeatedly (达到了 -> '')."""
-    if not words:
-        return text
-    return _end_pattern(words).sub("", text.rstrip()).rstrip()
+    def strip(self, text: str) -> str:
+        text = text.rstrip()
+        if self._pattern is None or not text.endswith(self.words):
+            return text  # most texts end in none of the words: no need to search
+        return self._pattern.sub("", text).rstrip()

@@ -193,3 +193,29 @@ def test_rule_file_without_nation(tmp_path: Path) -> None:
                                            "    region: 杭州市\n", encoding="utf-8")
     with pytest.raises(RuleError, match="全国"):
         load_gazetteer(tmp_path)
+
+
+def _word_at_by_segmenting(text: str, start: int, length: int) -> bool:
+    """The word check the slow way: always run jieba on the window."""
+    import jieba
+
+    left, cuts, at = max(0, start - 8), {0}, 0
+    for token in jieba.lcut(text[left:start + length + 8], HMM=False):
+        at += len(token)
+        cuts.add(at)
+    return start - left in cuts and start - left + length in cuts
+
+
+@pytest.mark.parametrize("text", [
+    "坚持创新和发展，提高要求，创新平台建设，云和县实现增长，永康市五金产业",
+    "松阳茶叶、武义温泉和东阳木雕，2023年余杭区专利授权量1.2万件，拱墅区新和大新",
+    "政和县ABC123云和",  # Latin letters and digits next to a name; a name at the very end
+])
+def test_word_check_skips_the_segmenter_only_when_it_would_agree(text: str) -> None:
+    from pipeline.gazetteer import _word_at
+
+    for start in range(len(text)):
+        for length in (2, 3):
+            if start + length <= len(text):
+                assert _word_at(text, start, length) == _word_at_by_segmenting(text, start, length), \
+                    (text[start:start + length], start)
