@@ -84,6 +84,8 @@ class FigureFinder:
         self.transparent_re = regex.compile(rf"(?:{_alternation(rules.cue_words('transparent'))})$")
         self.inner_qualifier = next((q.qualifier for q in quals if q.position == "inner"), "lower_bound")
         self.exclusions = [(e.id, e.pattern) for e in rules.exclusions]
+        self.lead = regex.compile(rf"(?P<num>{AR}|{CN})\s*(?P<scale>{_alternation(list(self.scales))})?\s*"
+                                  rf"(?P<join>[{RANGE_JOINERS}]|{'|'.join(LIST_JOINERS)})\s*$")  # 3-|5天, 9700亿和|4000亿元
 
     # -- candidates ---------------------------------------------------------
 
@@ -191,8 +193,7 @@ class FigureFinder:
         """Ranges (3-5天, 20%—30%) and lists sharing one unit (9700亿和4000亿元)."""
         out = list(figs)
         taken = [(f.start, f.end) for f in figs]
-        lead = regex.compile(rf"(?P<num>{AR}|{CN})\s*(?P<scale>{_alternation(list(self.scales))})?\s*"
-                             rf"(?P<join>[{RANGE_JOINERS}]|{'|'.join(LIST_JOINERS)})\s*$")
+        lead = self.lead
         for i, fig in enumerate(figs):
             if fig.dimension == "rank" or fig.bare or fig.rule.startswith("unit.percent."):
                 continue

@@ -125,6 +125,11 @@ _FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", 
 
 
 @lru_cache(maxsize=8)
+def _any_word(words: tuple[str, ...]) -> regex.Pattern[str]:
+    return regex.compile("|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+@lru_cache(maxsize=8)
 def _cue_pattern(cues: tuple[str, ...]) -> regex.Pattern[str]:
     return regex.compile("(?:" + "|".join(regex.escape(c) for c in sorted(cues, key=len, reverse=True)) + ")$")
 
@@ -152,8 +157,7 @@ def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sent
     its paragraph, else the section's scope; a scope word (全市) is read
     against the nearest place named before it in the sentence.
     """
-    prefix = text[sentence[0]:fig_start]
-    if any(w in prefix for w in entity_words):
+    if entity_words and _any_word(entity_words).search(text, sentence[0], fig_start):
         return None
     para_start = text.rfind("\n", 0, sentence[0]) + 1
     # the sentence, then what the paragraph is about so far (近年来，景宁县以…。2023年，…3809吨)
