@@ -20,7 +20,7 @@ from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
 from pipeline.region import RegionIndex, document_scope, index as region_index, region_for, table_row_region
 from pipeline.rules import Rules
-from pipeline.segment import Clauses, sentences
+from pipeline.segment import clause_start, sentences
 from pipeline.tables import TableFigure, find_tables
 
 
@@ -31,7 +31,6 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     view = normalise(text, folded)
     norm = view.text
     sents = sentences(norm)
-    clauses = Clauses.of(norm)
     plan_year = plan_end_year(title)
     years = section_years(norm)
     finder = finder_for(rules)
@@ -58,7 +57,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     target_known: tuple[tuple[int, int], bool] = ((-1, -1), False)  # (sentence, states a goal)
     for fig in figures:
         sent = sents.span_at(fig.start)
-        clause_from = clauses.start(fig.start, sent[0])
+        clause_from = clause_start(norm, fig.start, sent[0])
         prev_in_sentence = previous if previous and previous[3] == sent else None
         if prev_in_sentence is None:
             referent = None
@@ -77,25 +76,25 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
         previous = (fig, kind, metric, sent)
         if not (fig.dimension == "duration" and is_streak(norm[metric_from:fig.start])):
             referent = metric
-    metrics = pair_respectively([], _respectively_groups(norm, clauses, attached), [a[2] for a in attached])
+    metrics = pair_respectively([], _respectively_groups(norm, attached), [a[2] for a in attached])
     for (fig, kind, _, region, period, sent), metric in zip(attached, metrics):
         facts.append(_fact(view, text, fig, kind, metric, region, period, sent, doc, doc_id, rules))
     return sorted(facts, key=lambda f: (f.start, f.end))
 
 
-def _respectively_groups(norm: str, clauses: Clauses, attached: list) -> list[tuple[list[int], list[int]]]:
+def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
     """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
     groups: list[tuple[list[int], list[int]]] = []
     i = 0
     while i < len(attached):
         fig, _, _, _, _, sent = attached[i]
-        clause_from = clauses.start(fig.start, sent[0])
+        clause_from = clause_start(norm, fig.start, sent[0])
         if "分别" not in norm[clause_from:fig.start]:
             i += 1
             continue
         listed = [i]
         while i + 1 < len(attached) and attached[i + 1][5] == sent and \
-                clauses.start(attached[i + 1][0].start, sent[0]) == clause_from:
+                clause_start(norm, attached[i + 1][0].start, sent[0]) == clause_from:
             i += 1
             listed.append(i)
         before = [j for j in range(listed[0]) if attached[j][5] == sent and attached[j][0].dimension != "duration"]

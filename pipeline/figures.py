@@ -62,6 +62,8 @@ class FigureFinder:
             rf"(?P<neg>(?<![\dA-Za-z%)）])[-−])?(?P<num>{NUM})\s*(?P<in1>{INNER})?\s*"
             rf"(?P<scale>{_alternation(list(self.scales))})?(?P<in2>{INNER})?\s*(?P<unit>{_alternation(list(self.units))})"
         )
+        assert tuple(self.main.groupindex) == ("neg", "num", "in1", "scale", "in2", "unit") == \
+            tuple(self.main.groupindex)[:self.main.groups]  # the order _numbered unpacks
         index_words = [w for u in rules.units for w in u.after_words]
         self.index_rule = next((u for u in rules.units if u.after_words), None)
         self.index = regex.compile(
@@ -93,7 +95,7 @@ class FigureFinder:
         out = []
         units, scales = self.units, self.scales
         for m in self.main.finditer(text, overlapped=True):
-            neg, num, in1, scale, in2, unit_text = m.group("neg", "num", "in1", "scale", "in2", "unit")
+            neg, num, in1, scale, in2, unit_text = m.groups()  # (one call: named lookups cost more)
             unit = units[unit_text]
             is_cn = not num[0].isdigit()
             if (is_cn and not unit.chinese) or (scale and not unit.scalable):

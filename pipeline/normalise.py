@@ -88,6 +88,7 @@ def _char_table() -> dict[int, int]:
 
 # Between full-width digits a full-width comma groups thousands (１，２３４); between
 # ASCII digits it stays a Chinese comma (分别为12，345件 is two numbers).
+_FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
 _FULL_WIDTH_GROUPING = regex.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 
 
@@ -108,10 +109,11 @@ def fold_chars(text: str) -> str:
     present ones is about twice as fast; a traditional-script report takes
     the table.
     """
-    if "，" in text:
+    chars = set(text)
+    if "，" in chars and not chars.isdisjoint(_FULL_WIDTH_DIGITS):
         text = _FULL_WIDTH_GROUPING.sub(",", text)
     foldable, pairs = _char_pairs()
-    present = set(text) & foldable
+    present = chars & foldable
     if len(present) > _FEW:
         return text.translate(_char_table())
     for char in present:

@@ -45,24 +45,16 @@ def sentences(text: str) -> Sentences:
     return Sentences(tuple(starts), tuple(ends))
 
 
-_CLAUSE_MARK = regex.compile(f"[{regex.escape(CLAUSE_MARKS)}]")
+_LAST_CLAUSE_MARK = regex.compile(f"[{regex.escape(CLAUSE_MARKS)}]", flags=regex.REVERSE)
 
 
-@dataclass(frozen=True)
-class Clauses:
-    """Offsets of every clause mark of one text: a clause start is then a
-    bisection, not a walk back over the clause for each of its figures."""
+def clause_start(text: str, pos: int, floor: int = 0) -> int:
+    """Start of the clause holding `pos`: after the last ，；： before it, not before `floor`.
 
-    marks: tuple[int, ...]
-
-    @classmethod
-    def of(cls, text: str) -> Clauses:
-        return cls(tuple(m.start() for m in _CLAUSE_MARK.finditer(text)))
-
-    def start(self, pos: int, floor: int = 0) -> int:
-        """Start of the clause holding `pos`: after the last ，；： before it, not before `floor`."""
-        i = bisect.bisect_left(self.marks, pos) - 1
-        return max(floor, self.marks[i] + 1) if i >= 0 else floor
+    A reverse search runs back from `pos` at regex speed.
+    """
+    m = _LAST_CLAUSE_MARK.search(text, floor, pos)
+    return m.end() if m else floor
 
 
 class EndWords:

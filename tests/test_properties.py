@@ -21,7 +21,7 @@ from pipeline.extract import extract_text
 from pipeline.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.records import Fact
 from pipeline.rules import Rules, load_rules
-from pipeline.segment import CLAUSE_MARKS, Clauses
+from pipeline.segment import CLAUSE_MARKS, clause_start
 
 RULES: Rules = load_rules(Path(__file__).resolve().parent.parent / "rules")  # once per module
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
@@ -168,7 +168,7 @@ def test_any_unicode(text: str) -> None:
     _check_offsets(text)
 
 
-# --- the indexes that replace per-figure scans: same answers as the scans --------------------
+# --- the fast forms of per-figure scans: same answers as the scans --------------------
 
 def _walk_back(text: str, pos: int, floor: int) -> int:
     """A clause start the slow way: walk back to the last clause mark."""
@@ -180,11 +180,10 @@ def _walk_back(text: str, pos: int, floor: int) -> int:
 
 @TEXTS
 @given(report_like, st.data())
-def test_clause_index_matches_walking_back(text: str, data: st.DataObject) -> None:
-    clauses = Clauses.of(text)
+def test_clause_start_matches_walking_back(text: str, data: st.DataObject) -> None:
     pos = data.draw(st.integers(0, len(text)))
     floor = data.draw(st.integers(0, pos))
-    assert clauses.start(pos, floor) == _walk_back(text, pos, floor)
+    assert clause_start(text, pos, floor) == _walk_back(text, pos, floor)
 
 
 @TEXTS
