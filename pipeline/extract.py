@@ -18,9 +18,9 @@ from pipeline.normalise import TextView, fold_chars, normalise
 from pipeline.period import resolve as resolve_period, section_years
 from pipeline.plan import plan_end_year
 from pipeline.records import Document, Fact
-from pipeline.region import RegionIndex, document_scope, index as region_index, region_for, table_row_region
+from pipeline.region import RegionIndex, document_scope, entity_end, index as region_index, region_for, table_row_region
 from pipeline.rules import Rules
-from pipeline.segment import clause_start, sentences
+from pipeline.segment import ClauseStarts, sentences
 from pipeline.tables import TableFigure, find_tables
 
 
@@ -54,15 +54,18 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
+    clause_at = ClauseStarts(norm)
     target_known: tuple[tuple[int, int], bool] = ((-1, -1), False)  # (sentence, states a goal)
+    entity_from = 0
     for fig in figures:
         sent = sents.span_at(fig.start)
-        clause_from = clause_start(norm, fig.start, sent[0])
+        clause_from = clause_at(fig.start, sent[0])
         prev_in_sentence = previous if previous and previous[3] == sent else None
         if prev_in_sentence is None:
             referent = None
-        if sent != target_known[0]:
+        if sent != target_known[0]:  # what holds for the whole sentence, read once
             target_known = (sent, target_sentence(norm[sent[0]:sent[1]], rules))
+            entity_from = entity_end(norm, sent, entity_words)
         kind = classify(norm, fig, clause_from, sent,
                         (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year,
                         target_known[1])
@@ -70,7 +73,7 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
         metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
         period = resolve_period(norm, fig.start, sent, published, rules,
                                 default_year=plan_year if kind.type == "target" else None, sections=years)
-        region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison) \
+        region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison, entity_from) \
             if regions and gaz else None
         attached.append((fig, kind, metric, region, period, sent))
         previous = (fig, kind, metric, sent)
@@ -85,16 +88,17 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
 def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
     """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
     groups: list[tuple[list[int], list[int]]] = []
+    clause_at = ClauseStarts(norm)
     i = 0
     while i < len(attached):
         fig, _, _, _, _, sent = attached[i]
-        clause_from = clause_start(norm, fig.start, sent[0])
+        clause_from = clause_at(fig.start, sent[0])
         if "分别" not in norm[clause_from:fig.start]:
             i += 1
             continue
         listed = [i]
         while i + 1 < len(attached) and attached[i + 1][5] == sent and \
-                clause_start(norm, attached[i + 1][0].start, sent[0]) == clause_from:
+                clause_at(attached[i + 1][0].start, sent[0]) == clause_from:
             i += 1
             listed.append(i)
         before = [j for j in range(listed[0]) if attached[j][5] == sent and attached[j][0].dimension != "duration"]

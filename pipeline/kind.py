@@ -57,11 +57,12 @@ def _cues(rules: Rules) -> _Cues:
 
 
 @lru_cache(maxsize=8)
-def _adjacent(rules: Rules) -> tuple[regex.Pattern[str], dict[str, tuple[str, int]]]:
-    """One end-anchored pattern for every adjacent cue word, longest first."""
+def _adjacent(rules: Rules) -> tuple[regex.Pattern[str], dict[str, tuple[str, int]], int]:
+    """One end-anchored pattern for every adjacent cue word, longest first, and
+    the longest word's length (a search need start no further back)."""
     by_word = {w: (k, sign) for w, k, sign in _cues(rules).adjacent}
     alternation = "|".join(regex.escape(w) for w in sorted(by_word, key=len, reverse=True))
-    return regex.compile(f"(?:{alternation})$"), by_word
+    return regex.compile(f"(?:{alternation})$"), by_word, max(map(len, by_word), default=0)
 
 
 def target_sentence(sentence: str, rules: Rules) -> bool:
@@ -91,8 +92,9 @@ def classify(text: str, fig: Figure, clause_from: int, sentence: tuple[int, int]
         in_target_sentence = target_sentence(text[sentence[0]:sentence[1]], rules)
     if fig.dimension != "rank" and in_target_sentence:
         return Kind("target", 1)  # a goal, even when it is a growth rate (预期目标：增长6%左右)
-    adjacent, by_word = _adjacent(rules)
-    m = adjacent.search(prefix) or adjacent.search(bare_prefix)
+    adjacent, by_word, longest = _adjacent(rules)
+    m = adjacent.search(prefix, max(0, len(prefix) - longest)) or \
+        adjacent.search(bare_prefix, max(0, len(bare_prefix) - longest))
     if m is not None:
         kind, sign = by_word[m[0]]
         new = prefix.endswith("新" + m[0]) or bare_prefix.endswith("新" + m[0])

@@ -125,11 +125,6 @@ _FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", 
 
 
 @lru_cache(maxsize=8)
-def _any_word(words: tuple[str, ...]) -> regex.Pattern[str]:
-    return regex.compile("|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True)))
-
-
-@lru_cache(maxsize=8)
 def _cue_pattern(cues: tuple[str, ...]) -> regex.Pattern[str]:
     return regex.compile("(?:" + "|".join(regex.escape(c) for c in sorted(cues, key=len, reverse=True)) + ")$")
 
@@ -149,15 +144,27 @@ def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...], fig_st
     return text.startswith(_FIELD_AFTER, m.end)
 
 
+def entity_end(text: str, sentence: tuple[int, int], entity_words: tuple[str, ...]) -> int:
+    """Where the first entity cue word of a sentence ends (该企业, 有限公司): figures
+    from there on are one company's or thing's and have no region. Past the
+    sentence's end if it has none; found once per sentence, not per figure."""
+    s0, s1 = sentence
+    return min((at + len(w) for w in entity_words if (at := text.find(w, s0, s1)) >= 0), default=s1 + 1)
+
+
 def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sentence: tuple[int, int],
-               entity_words: tuple[str, ...], comparison_cues: tuple[str, ...]) -> Region | None:
+               entity_words: tuple[str, ...], comparison_cues: tuple[str, ...],
+               entity_from: int | None = None) -> Region | None:
     """The region of a figure at `fig_start` in `sentence`.
 
     The nearest place named before the figure in its sentence, else earlier in
     its paragraph, else the section's scope; a scope word (全市) is read
-    against the nearest place named before it in the sentence.
+    against the nearest place named before it in the sentence. `entity_from`
+    is `entity_end` of the sentence, when the caller has it already.
     """
-    if entity_words and _any_word(entity_words).search(text, sentence[0], fig_start):
+    if entity_from is None:
+        entity_from = entity_end(text, sentence, entity_words)
+    if entity_from <= fig_start:
         return None
     para_start = text.rfind("\n", 0, sentence[0]) + 1
     # the sentence, then what the paragraph is about so far (近年来，景宁县以…。2023年，…3809吨)

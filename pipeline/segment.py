@@ -57,6 +57,25 @@ def clause_start(text: str, pos: int, floor: int = 0) -> int:
     return m.end() if m else floor
 
 
+class ClauseStarts:
+    """`clause_start` for offsets visited in text order: the search runs back only
+    to the previous offset asked about, so a clause of many figures is read once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._last = (-1, -1, -1)  # (pos, floor, start) of the previous question
+
+    def __call__(self, pos: int, floor: int = 0) -> int:
+        last_pos, last_floor, last_start = self._last
+        if last_floor == floor and floor <= last_pos <= pos:
+            m = _LAST_CLAUSE_MARK.search(self.text, last_pos, pos)
+            start = m.end() if m else last_start
+        else:
+            start = clause_start(self.text, pos, floor)
+        self._last = (pos, floor, start)
+        return start
+
+
 class EndWords:
     """Words to strip from the end of a text, repeatedly (达到了 -> ''); built once per rule set."""
 
@@ -65,8 +84,18 @@ class EndWords:
         alternation = "|".join(regex.escape(w) for w in self.words)
         self._pattern = regex.compile(rf"(?:(?:{alternation})\s*)+$") if self.words else None
 
+    _WINDOW = 64  # the end of a long text is searched first...
+    _MARGIN = 32  # ...and all of it only if the words run to within this of the window's start
+
     def strip(self, text: str) -> str:
         text = text.rstrip()
         if self._pattern is None or not text.endswith(self.words):
             return text  # most texts end in none of the words: no need to search
-        return self._pattern.sub("", text).rstrip()
+        # The pattern is anchored at the end, but a search tries every start: on a
+        # clause of thousands of characters (a flattened table) that made each of
+        # its figures cost time in proportion to the clause.
+        from_ = max(0, len(text) - self._WINDOW)
+        m = self._pattern.search(text, from_)
+        if from_ and (m is None or m.start() < from_ + self._MARGIN):
+            m = self._pattern.search(text)
+        return text[:m.start()].rstrip() if m else text

@@ -21,7 +21,7 @@ from pipeline.extract import extract_text
 from pipeline.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.records import Fact
 from pipeline.rules import Rules, load_rules
-from pipeline.segment import CLAUSE_MARKS, clause_start
+from pipeline.segment import CLAUSE_MARKS, ClauseStarts, clause_start
 
 RULES: Rules = load_rules(Path(__file__).resolve().parent.parent / "rules")  # once per module
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
@@ -184,6 +184,15 @@ def test_clause_start_matches_walking_back(text: str, data: st.DataObject) -> No
     pos = data.draw(st.integers(0, len(text)))
     floor = data.draw(st.integers(0, pos))
     assert clause_start(text, pos, floor) == _walk_back(text, pos, floor)
+
+
+@TEXTS
+@given(report_like, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=20))
+def test_clause_starts_asked_in_any_order_match_walking_back(text: str, asks: list[tuple[int, int]]) -> None:
+    starts = ClauseStarts(text)
+    for pos, floor in sorted(asks) + asks:  # in text order (the cheap path), then as drawn
+        pos, floor = min(pos, len(text)), min(floor, pos, len(text))
+        assert starts(pos, floor) == _walk_back(text, pos, floor)
 
 
 @TEXTS
