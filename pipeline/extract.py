@@ -37,8 +37,9 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     use_terms(rules.terms)
     tables = find_tables(folded, finder)
     table_spans = sorted({t.span for t in tables})
-    figures = [f for f in finder.find(norm)
-               if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
+    figures = finder.find(norm)
+    if table_spans:  # table cells are read by find_tables, with their row and column
+        figures = [f for f in figures if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
     gaz = rules.gazetteer
     scope = document_scope(gaz, title, norm) if gaz else None
     regions: RegionIndex | None = region_index(gaz, norm, scope, [f.start for f in figures]) if gaz else None

@@ -103,6 +103,9 @@ def _read_divisions(path: Path) -> dict[str, Region]:
     return out
 
 
+WORD_CONTEXT = 8  # characters either side of a name that the word check segments
+
+
 def _word_at(text: str, start: int, length: int) -> bool:
     """False if a word straddles the span: 新和 in 创新和, 高要 in 提高要求, 新平 in 创新平台.
 
@@ -115,7 +118,7 @@ def _word_at(text: str, start: int, length: int) -> bool:
 
     jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
     jieba.dt.check_initialized()
-    left, right = max(0, start - 8), min(len(text), start + length + 8)
+    left, right = max(0, start - WORD_CONTEXT), min(len(text), start + length + WORD_CONTEXT)
     freq, end = jieba.dt.FREQ, start + length
     if not (text[start].isascii() or text[end - 1].isascii()) and \
             not _crossed(freq, text, left, right, start) and not _crossed(freq, text, left, right, end):
@@ -158,6 +161,7 @@ class Gazetteer:
         for word in surfaces:
             lengths.setdefault(word[:2], set()).add(len(word))
         self._lengths = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        self.longest = max(map(len, surfaces), default=0)
 
     def by_code(self, code: str) -> Region:
         """The region with this 12-digit (or 6-digit) code; KeyError if there is none."""

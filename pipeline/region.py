@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import regex
 
-from pipeline.gazetteer import Gazetteer, Region, RegionMention
+from pipeline.gazetteer import WORD_CONTEXT, Gazetteer, Region, RegionMention
 
 _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
 # Places inside titles, quotes and brackets name things (《东阳市…》, “绍兴酒”,
@@ -109,13 +109,19 @@ def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | No
     if needed is None:
         spans = [(start, end)]
     else:
+        # Up to the paragraph's last needed offset, plus what a mention starting
+        # before it can read (its longest name and the word check's context):
+        # a figure's region is named before it.
+        reach = gaz.longest + WORD_CONTEXT
         spans = []
         for pos in needed:
             if start <= pos < end:
                 a = max(start, text.rfind("\n", 0, pos) + 1)
                 b = text.find("\n", pos)
-                b = end if b < 0 or b > end else b
-                if not spans or spans[-1][1] < a:
+                b = min(end if b < 0 or b > end else b, pos + reach)
+                if spans and spans[-1][0] == a:
+                    spans[-1] = (a, max(spans[-1][1], b))
+                elif not spans or spans[-1][1] < a:
                     spans.append((a, b))
     return [RegionMention(m.start + a, m.end + a, m.surface, m.region, m.kind)
             for a, b in spans for m in gaz.find(text[a:b], scope)]
