@@ -81,7 +81,7 @@ def _char_table() -> dict[int, int]:
         for line in path.read_text(encoding="utf-8").splitlines():
             source, _, targets = line.partition("\t")
             target = targets.split(" ")[0] if targets else ""
-            if len(source) == 1 and len(target) == 1 and ord(source) not in table:
+            if len(source) == 1 and len(target) == 1 and source != target and ord(source) not in table:
                 table[ord(source)] = ord(target)
     return table
 
@@ -109,10 +109,12 @@ def fold_chars(text: str) -> str:
     present ones is about twice as fast; a traditional-script report takes
     the table.
     """
+    foldable, pairs = _char_pairs()
+    if foldable.isdisjoint(text):
+        return text  # (full-width digits are foldable too, so no grouping either)
     chars = set(text)
     if "，" in chars and not chars.isdisjoint(_FULL_WIDTH_DIGITS):
         text = _FULL_WIDTH_GROUPING.sub(",", text)
-    foldable, pairs = _char_pairs()
     present = chars & foldable
     if len(present) > _FEW:
         return text.translate(_char_table())

@@ -77,6 +77,8 @@ def _cells(text: str, start: int, end: int) -> list[Cell] | None:
 def _blocks(text: str) -> list[list[list[Cell]]]:
     """Runs of table lines, blank lines allowed between rows."""
     blocks: list[list[list[Cell]]] = []
+    if "\t" not in text and text.count("|") < 2:
+        return blocks  # no line can be a table line (most reports)
     current: list[list[Cell]] = []
     for m in regex.finditer(r"[^\n]*", text):
         if not m[0].strip():
