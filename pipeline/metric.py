@@ -83,10 +83,36 @@ def metric_id_for(metric: str | None, rules: Rules) -> str | None:
     return ids[max(found, key=len)] if found else None
 
 
+_ONLY_HAN = regex.compile(r"[\u4E00-\u9FD5]+")  # jieba's own range of Chinese characters
+
+
+def tagged(text: str) -> list[tuple[str, str]]:
+    """(word, part of speech) of `text` as `jieba.posseg.cut(text, HMM=False)` gives them.
+
+    For text of Chinese characters only (nearly every call), the same steps
+    as jieba's tagger (word graph, best route, tag lookup) without its
+    per-word generators and objects, which cost twice the segmentation itself.
+    """
+    tagger = _posseg()
+    if not _ONLY_HAN.fullmatch(text):
+        return [(w.word, w.flag) for w in tagger.cut(text, HMM=False)]
+    pos = tagger.dt
+    pos.makesure_userdict_loaded()  # the field's terms and their tags
+    tokenizer, tags = pos.tokenizer, pos.word_tag_tab
+    route: dict[int, tuple[float, int]] = {}
+    tokenizer.calc(text, tokenizer.get_DAG(text), route)
+    out, i = [], 0
+    while i < len(text):
+        j = route[i][1] + 1
+        out.append((text[i:j], tags.get(text[i:j], "x")))
+        i = j
+    return out
+
+
 @lru_cache(maxsize=4096)
 def _ends_with_verb(text: str) -> bool:
-    words = list(_posseg().cut(text, HMM=False))
-    return bool(words) and words[-1].flag.startswith("v") and words[-1].flag != "vn"
+    words = tagged(text)
+    return bool(words) and words[-1][1].startswith("v") and words[-1][1] != "vn"
 
 
 @lru_cache(maxsize=4096)
@@ -96,12 +122,12 @@ def _noun_phrase_after(after: str) -> str | None:
     if not m:
         return None
     out = ""
-    for word in _posseg().cut(m[1], HMM=False):
-        if word.flag.startswith(_STOP_FLAGS) and word.flag != "vn" and out:
+    for word, flag in tagged(m[1]):
+        if flag.startswith(_STOP_FLAGS) and flag != "vn" and out:
             break
-        if not word.flag.startswith(_NOUNISH) and not out:
+        if not flag.startswith(_NOUNISH) and not out:
             return None
-        out += word.word
+        out += word
     return out if len(out) >= 2 else None
 
 
@@ -119,8 +145,8 @@ def is_streak(prefix: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _starts_with_verb(text: str) -> bool:
-    words = list(_posseg().cut(text[:6], HMM=False))
-    return bool(words) and (words[0].flag.startswith("v") or words[0].word in ("联合", "共同"))
+    words = tagged(text[:6])
+    return bool(words) and (words[0][1].startswith("v") or words[0][0] in ("联合", "共同"))
 
 
 def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_from: int,
@@ -139,8 +165,14 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
         after = after[qualified.end():]
     prefix = text[clause_from:fig_start]
     stripped = prefix.rstrip()
-    verb_before = bool(stripped) and _ends_with_verb(stripped[-8:])
-    if (dimension == "count" or verb_before) and not qualified:
+    verb: list[bool] = []  # whether a verb ends the prefix: tagging costs, so asked only when it decides
+
+    def verb_before() -> bool:
+        if not verb:
+            verb.append(bool(stripped) and _ends_with_verb(stripped[-8:]))
+        return verb[0]
+
+    if not qualified and _AFTER.match(after[:24]) and (dimension == "count" or verb_before()):
         noun = _noun_phrase_after(after[:24])
         if noun:
             return noun
@@ -152,9 +184,9 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
         m = _PREDICATE.match(after)  # 10部门联合制定…: a counted noun as unit, the act names it
         if m and _starts_with_verb(m[1]):
             return m[1] + (unit or "")
-    if not stripped or stripped.endswith(_LIST_END) or verb_before:
-        m = _OF_AFTER.match(after)
-        noun = _noun_phrase_after(m[1]) if m else None
+    m = _OF_AFTER.match(after)
+    if m and (not stripped or stripped.endswith(_LIST_END) or verb_before()):
+        noun = _noun_phrase_after(m[1])
         if noun:
             return noun
     prefix = _QUOTES.sub("", prefix)
@@ -187,10 +219,10 @@ def _trim(head: str) -> str:
     phrase from the last verb with a noun phrase of 2+ characters after it)."""
     if len(head) <= _LONG or "、" in head:  # a list of metrics is kept whole
         return head
-    words = list(_posseg().cut(head, HMM=False))
+    words = tagged(head)
     for i in range(len(words) - 1, 0, -1):
-        if words[i - 1].flag.startswith(("v", "p")) and words[i - 1].flag != "vn":
-            rest = "".join(w.word for w in words[i:])
+        if words[i - 1][1].startswith(("v", "p")) and words[i - 1][1] != "vn":
+            rest = "".join(w for w, _ in words[i:])
             if len(rest) >= 4:
                 return rest
     return head

@@ -220,3 +220,18 @@ TRADITIONAL = "國際專利權數據們說開發區經濟與實現臺灣廣東�
 def test_folding_few_or_many_characters_is_the_table(text: str) -> None:
     expected = _FULL_WIDTH_GROUPING.sub(",", text) if "，" in text else text
     assert fold_chars(text) == expected.translate(_char_table())
+
+
+HAN = "专利授权量达到全年累计完成发明拥有实现质押融资金额企业获得授信共受理商标注册申请杭州市新增高价值培育项目的了和与及"
+
+
+@TEXTS
+@given(st.text(alphabet=st.sampled_from(HAN), min_size=1, max_size=24) |
+       st.text(alphabet=st.sampled_from(HAN + "AB12.%，"), min_size=1, max_size=24))
+@example("专利授权量达到")
+@example("高价值发明专利")  # a term of rules/metrics.yaml, tagged n
+def test_tagging_matches_jiebas_tagger(text: str) -> None:
+    from pipeline.metric import _posseg, tagged, use_terms
+
+    use_terms(RULES.terms)
+    assert tagged(text) == [(w.word, w.flag) for w in _posseg().cut(text, HMM=False)]
