@@ -45,15 +45,24 @@ class RawRule:
         return RuleError(self.file, self.line, self.id, reason)
 
 
+# libyaml's parser when PyYAML was built with it (the wheels are): rule files
+# are read at every run and by every worker, and the pure-Python parser took
+# about 3 s for them.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _line_map(text: str, path: Path) -> tuple[Any, list[int]]:
     """Parse YAML and return the data plus the 1-based line of each entry of `rules`."""
+    loader = _LOADER(text)  # one parse gives both the nodes (with lines) and the data
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise RuleError(path, line, None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    finally:
+        loader.dispose()
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
