@@ -221,8 +221,9 @@ class Gazetteer:
         picked = self._pick(name, scope) if name in self._surfaces else None
         return picked[0] if picked else self.scope_word(name, scope)
 
-    def find(self, text: str, scope: Region | None = None) -> list[RegionMention]:
-        """Every region mention, leftmost-longest without overlaps.
+    def find(self, text: str, scope: Region | None = None, base: int = 0) -> list[RegionMention]:
+        """Every region mention, leftmost-longest without overlaps; offsets plus `base`
+        (the offset of `text` in a longer one).
 
         A name right after a province or city (台州路桥, 福州鼓楼, 杭州全市) is read in that
         region first. A stop surface swallows its span; a surface that names nothing here
@@ -235,7 +236,7 @@ class Gazetteer:
         for m in self._candidates.finditer(text):
             if (start := m.start()) < pos:
                 continue
-            prev = out[-1].region if out and out[-1].end == start else None
+            prev = out[-1].region if out and out[-1].end == base + start else None
             local = prev if prev is not None and prev.level in (1, 2) else None
             for n in self._lengths.get(text[start : start + 2], ()):  # longest first
                 if (word := text[start : start + n]) not in self._surfaces or len(word) < n:
@@ -248,7 +249,7 @@ class Gazetteer:
                     region, kind = meaning
                     if region.level == 3 and (kind == "short" or n == 2) and not _word_at(text, start, n):
                         continue
-                    out.append(RegionMention(start, start + n, word, region, kind))
+                    out.append(RegionMention(base + start, base + start + n, word, region, kind))
                 pos = start + n
                 break
         return out

@@ -99,7 +99,7 @@ def index(gaz: Gazetteer, text: str, scope: Region | None, needed: list[int] | N
                 continue  # several places listed together: the figure is not one of theirs
             if m.kind == "short" and m.region.level == 3 and not _near(gaz, m.region, region_scope):
                 continue  # 比如, 富裕: a county's short name counts only in its own province
-            mentions.append(RegionMention(s, e, m.surface, m.region, m.kind))
+            mentions.append(m)
     return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
 
 
@@ -123,8 +123,7 @@ def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | No
                     spans[-1] = (a, max(spans[-1][1], b))
                 elif not spans or spans[-1][1] < a:
                     spans.append((a, b))
-    return [RegionMention(m.start + a, m.end + a, m.surface, m.region, m.kind)
-            for a, b in spans for m in gaz.find(text[a:b], scope)]
+    return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
 
 
 _FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流", "占比", "总量")
