@@ -128,3 +128,32 @@ def test_metric_ids_map_several_writings_to_one(rules: Rules) -> None:
     assert [f.metric_id for f in out] == ["metric.patent.invention.valid", "metric.patent.invention.valid",
                                           "metric.patent.invention.valid_per_10k"]
     assert facts("全市新增某种奇怪指标12个", rules)[0].metric_id is None
+
+
+def test_searching_places_only_where_figures_need_them_changes_no_region(rules: Rules) -> None:
+    """The region index reads only the paragraphs of figures, up to their last figure;
+    every figure of the sample reports gets the region a full index gives it."""
+    from pathlib import Path
+
+    from pipeline.figures import finder_for
+    from pipeline.ingest import discover, read_document
+    from pipeline.normalise import normalise
+    from pipeline.region import document_scope, entity_end, index, region_for
+    from pipeline.segment import sentences
+
+    raw = Path(__file__).resolve().parent.parent / "raw"
+    gaz, checked = rules.gazetteer, 0
+    entity = rules.cue_words("entity")
+    for path in discover(raw):
+        doc = read_document(path, raw, {})
+        text = normalise(doc.text).text
+        figures = finder_for(rules).find(text)
+        scope = document_scope(gaz, doc.title, text)
+        full, needed = index(gaz, text, scope), index(gaz, text, scope, [f.start for f in figures])
+        sents = sentences(text)
+        for fig in figures:
+            sent = sents.span_at(fig.start)
+            args = (gaz, text, fig.start, sent, entity, ("在", "占", "较", "比"), entity_end(text, sent, entity))
+            assert region_for(needed, *args) == region_for(full, *args), (path.name, text[sent[0]:fig.end])
+            checked += 1
+    assert checked > 250
