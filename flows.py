@@ -10,14 +10,16 @@ scale); unchanged chunks are linked without a task.
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
-With no PREFECT_API_URL, Prefect starts a temporary server for the run.
-`deploy.py` serves the flow on a schedule (see README, "Deployment").
+With no PREFECT_API_URL, one temporary server starts for the run and its
+worker processes (`prefect_server`). `deploy.py` serves the flow on a schedule
+(see README, "Deployment").
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline import cli
@@ -31,14 +33,20 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline import run as pipeline_run
+from pipeline.chunks import one_per_process
 from pipeline.lock import OutputLock
 from pipeline.rules import Rules
 from pipeline.run import ChunkOutcome, RunSummary, RunWriter
 from pipeline.state import Catalogue, ChunkJob, Plan, RunContext, plan_run
+from prefect_server import shared_server
+
+IN_FLIGHT_PER_WORKER = 2  # chunk tasks submitted ahead per worker: one running, one queued
+REMOTE_WORKERS = 16  # a remote Dask cluster's size when --workers does not say it
 
 # No Prefect cache on these tasks: the content-addressed segments under
 # OUTPUT/.state are the cache (keyed by report hash + rules version + code
@@ -78,7 +86,7 @@ def plan_task(
 @task(name="extract-chunk", cache_policy=NO_CACHE, task_run_name="extract-chunk-{index}")
 def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Rules) -> ChunkOutcome:
     """Extract a chunk's changed reports, carry the rest, store its segment."""
-    outcome = pipeline_run.process_chunk(job, context, rules)
+    outcome = pipeline_run.process_chunk(job, context, one_per_process(rules))
     logger = get_run_logger()
     for error in outcome.failed + outcome.crashed:
         logger.warning("failed %s: %s", error.file, error.reason)
@@ -93,30 +101,48 @@ def publish_task(writer: RunWriter) -> RunSummary:
 
 @flow(name="extract-reports")
 def extract_reports(
-    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False
+    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False, in_flight: int = 0
 ) -> RunSummary:
-    """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report."""
+    """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report.
+
+    `in_flight` bounds the chunk tasks submitted and not yet collected (0: two
+    per core of this machine): each holds its pickled inputs in this process,
+    the rules included (~1 MB), then its outcome, so submitting every chunk at
+    once would cost memory in proportion to the corpus.
+    """
     loaded = load_rules_task(rules)
     paths, catalogue = discover_task(raw)
     with OutputLock(Path(output)):
         plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
                          pipeline_run.BATCH_SIZE, full)
-        # Chunks to build are submitted to the flow's task runner (worker
-        # processes or a Dask cluster: extraction is CPU-bound pure Python, so
-        # threads would not help) and collected in order; each segment is written
-        # by its worker under a content-addressed name, so workers never collide.
+        del paths, catalogue  # the plan holds what is needed of them
         with RunWriter(plan) as writer:
-            # Not quoted: prefect-dask 0.3.7 hands a quote() to the task unopened.
-            futures = {job.index: extract_chunk_task.submit(job.index, job, plan.context, loaded)
-                       for job in plan.jobs if not job.stored}
-            for job in plan.jobs:
-                if job.stored:  # linking costs less than a task run
-                    writer.add(pipeline_run.process_chunk(job, plan.context, None))
-                else:
-                    writer.add(futures.pop(job.index).result())
+            for outcome in _outcomes(plan, loaded, in_flight or IN_FLIGHT_PER_WORKER * (os.cpu_count() or 1)):
+                writer.add(outcome)
             summary = publish_task(writer)
     get_run_logger().info("\n%s", summary.report())
     return summary
+
+
+def _outcomes(plan: Plan, rules: Rules, in_flight: int) -> Iterator[ChunkOutcome]:
+    """Every chunk's outcome, in plan order.
+
+    Chunks to build go to the flow's task runner (worker processes or a Dask
+    cluster: extraction is CPU-bound pure Python, so threads would not help),
+    at most `in_flight` at a time; each segment is written by its worker under
+    a content-addressed name, so workers never collide. Stored chunks are
+    linked here: that costs less than a task run.
+    """
+    to_build = iter([job for job in plan.jobs if not job.stored])
+    futures: dict[int, PrefectFuture[ChunkOutcome]] = {}
+    for job in plan.jobs:
+        while len(futures) < max(in_flight, 1) and (nxt := next(to_build, None)) is not None:
+            # Not quoted: prefect-dask 0.3.7 hands a quote() to the task unopened.
+            futures[nxt.index] = extract_chunk_task.submit(nxt.index, nxt, plan.context, rules)
+        if job.stored:
+            yield pipeline_run.process_chunk(job, plan.context, None)
+        else:
+            yield futures.pop(job.index).result()
 
 
 def task_runner(workers: int | None = None, dask: str | None = None) -> TaskRunner:
@@ -146,8 +172,11 @@ def _run(args: argparse.Namespace) -> int:
     pipeline_run.load_rules(Path(args.rules))
     OutputLock(Path(args.output)).check()
     runner = task_runner(args.workers, args.dask)
-    summary = extract_reports.with_options(task_runner=runner)(
-        raw=args.raw, output=args.output, rules=args.rules, full=args.full)
+    remote = args.dask not in (None, "local")
+    in_flight = IN_FLIGHT_PER_WORKER * (args.workers or (REMOTE_WORKERS if remote else os.cpu_count()) or 1)
+    with shared_server():  # one server for the flow and its workers, not one each
+        summary = extract_reports.with_options(task_runner=runner)(
+            raw=args.raw, output=args.output, rules=args.rules, full=args.full, in_flight=in_flight)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

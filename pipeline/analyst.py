@@ -12,8 +12,6 @@ import os
 import uuid
 from pathlib import Path
 
-import duckdb
-
 DATABASE_NAME = "facts.duckdb"
 
 VIEWS = """
@@ -72,6 +70,8 @@ def write_duckdb(output: Path, database: Path | None = None) -> Path:
     The file is built aside and renamed into place, so an open reader keeps
     the old one and a new reader gets a complete one.
     """
+    import duckdb  # here: every process that imports the pipeline (each worker) would pay ~27 MB for it
+
     root = output.absolute()
     for name in ("facts", "documents"):
         if not (root / name).is_dir():

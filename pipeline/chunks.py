@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from pipeline import extract, ingest
+from pipeline import extract, ingest, memory
 from pipeline.diff import concat, report_diff
 from pipeline.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
 from pipeline.records import ReadError
@@ -26,6 +26,24 @@ from pipeline.state import ChunkJob, Entry, Member, RunContext, catalogue_entry,
 from pipeline.texts import TextStore
 
 log = logging.getLogger(__name__)
+_RULES: dict[str, Rules] = {}  # one_per_process: the Rules object kept for each version
+
+
+def one_per_process(rules: Rules) -> Rules:
+    """This process's Rules object for the version of `rules`.
+
+    A task runner hands every task its own unpickled copy of the rules, and the
+    extraction modules cache compiled patterns per Rules object (lru_cache), so
+    a worker would keep several copies alive, ~5 MB more per task until those
+    caches are full. Rules of one version are the same rules (the version
+    hashes every rule file): the first copy serves every task. Only the latest
+    version is kept.
+    """
+    kept = _RULES.get(rules.version)
+    if kept is None:
+        _RULES.clear()
+        kept = _RULES[rules.version] = rules
+    return kept
 
 
 @dataclass(frozen=True)
@@ -124,8 +142,11 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     if segment is not None and (context.force or not segments.has(segment)):
         segments.write(segment, pa.concat_tables(facts), pa.concat_tables(rows), context.rules_version)
     entries = tuple(m.entry(segment, n) for m, n in zip(kept, counts)) if segment else ()
-    return ChunkOutcome(job.index, segment, entries, extracted, len(kept) - extracted, tuple(failed),
-                        tuple(crashed), concat(diff))
+    outcome = ChunkOutcome(job.index, segment, entries, extracted, len(kept) - extracted, tuple(failed),
+                           tuple(crashed), concat(diff))
+    del facts, rows, old_facts, old_documents
+    memory.release()  # the chunk's texts and tables: a worker's peak stays that of one chunk
+    return outcome
 
 
 def _stored_chunk(job: ChunkJob, context: RunContext, segments: Segments) -> ChunkOutcome:

@@ -167,7 +167,13 @@ def report_diff(file: str, old: pa.Table | None, new: pa.Table | None, run_id: s
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:
-    return pa.concat_tables(tables) if tables else DIFF_SCHEMA.empty_table()
+    """One chunk's diff rows as one contiguous table.
+
+    Not a chunk per report: the table goes to the flow process pickled buffer
+    by buffer (tens of thousands of them for a chunk), and outlives the facts
+    whose columns the reports' parts share.
+    """
+    return pa.concat_tables(tables).combine_chunks() if tables else DIFF_SCHEMA.empty_table()
 
 
 @dataclass

@@ -17,7 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import memory
 from pipeline.records import Document, Fact
+
+memory.lean_arrow_pool()  # before the first table: freed buffers go back to the system
 
 SCHEMA_VERSION = "1"
 COMPRESSION = "zstd"

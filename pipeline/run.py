@@ -26,7 +26,7 @@ from typing import Self
 
 import pyarrow as pa
 
-from pipeline import ingest
+from pipeline import ingest, memory
 from pipeline import rules as rule_files
 from pipeline.analyst import write_duckdb
 from pipeline.chunks import ChunkOutcome, process_chunk
@@ -42,6 +42,10 @@ from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, Staged
 from pipeline.texts import TextStore
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
+# Diff rows buffered before a row group is written. A first run's diff is
+# every fact: the default 100k rows held ~50 MB of Arrow buffers, and as much
+# again while being written.
+DIFF_BATCH_ROWS = 20_000
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +133,7 @@ class RunWriter:
         self._failed.extend(outcome.failed)
         self._crashed.extend(outcome.crashed)
         self._add_diff(outcome.diff)
+        memory.release()
 
     def _locate(self, segment: str) -> tuple[Path, Path]:
         found = self._segments.locate(segment)
@@ -141,7 +146,8 @@ class RunWriter:
             return
         if self._diff is None:
             self._diff = self._staged.table_writer(DIFFS_DIR, DIFF_SCHEMA, prefix=f"diff-{self.context.run_id}",
-                                                   dictionary_columns=DIFF_DICTIONARY_COLUMNS)
+                                                   dictionary_columns=DIFF_DICTIONARY_COLUMNS,
+                                                   batch_rows=DIFF_BATCH_ROWS)
         self._diff.write(table)
         self.changes.add(table)
 
@@ -214,10 +220,12 @@ def write_views(output: Path) -> None:
     and leaves the facts as published.
     """
     for name, build in (("review page", write_review), ("DuckDB views", write_duckdb)):
+        memory.release()  # what the run freed, before the views read the facts again
         try:
             build(output)
         except Exception:  # noqa: BLE001 - a view must not sink a published run
             log.exception("could not write the %s under %s", name, output)
+    memory.release()
 
 
 def run(

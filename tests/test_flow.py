@@ -1,7 +1,8 @@
 """The real Prefect flow, once: first run, no-op rerun, rerun after a rule edit; and the deployments.
 
 The flow runs in a child process with a throwaway PREFECT_HOME; its one
-temporary server serves the three runs (tens of seconds in all).
+temporary server serves the three runs and the worker processes (tens of
+seconds in all): a worker that started a server of its own would log it.
 """
 from __future__ import annotations
 
@@ -21,16 +22,18 @@ SCRIPT = textwrap.dedent("""
     import sys
     from pathlib import Path
     import flows
+    from prefect_server import shared_server
 
     raw, out, rules, unit = sys.argv[1:5]
-    args = ["--raw", raw, "--output", out, "--rules", rules]
-    assert flows.main(args) == 0
-    print("=== no-op")
-    assert flows.main(args) == 0
-    with open(Path(rules) / "units.yaml", "a", encoding="utf-8") as handle:
-        handle.write(unit)
-    print("=== rule edit")
-    assert flows.main(args) == 0
+    args = ["--raw", raw, "--output", out, "--rules", rules, "--workers", "2"]
+    with shared_server():  # each run sees PREFECT_API_URL set and uses this server
+        assert flows.main(args) == 0
+        print("=== no-op")
+        assert flows.main(args) == 0
+        with open(Path(rules) / "units.yaml", "a", encoding="utf-8") as handle:
+            handle.write(unit)
+        print("=== rule edit")
+        assert flows.main(args) == 0
 """)
 
 NEW_UNIT = "\n  - id: unit.count.horse\n    written: [匹]\n    dimension: count\n"
@@ -46,6 +49,9 @@ def test_flow_runs_incrementally(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(raw), str(out), str(rules), NEW_UNIT],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    logs = proc.stdout + proc.stderr
+    assert logs.count("Starting temporary server") == 1, logs[-3000:]  # not one per worker process
+    assert "Error logging to API" not in logs
 
     _, noop, edit = proc.stdout.split("=== ")
     assert "6 reports seen, 0 extracted, 6 unchanged" in noop and "Changes: none" in noop

@@ -13,10 +13,12 @@ from typing import Any
 import lxml.html
 import pytest
 
+import pipeline.review
 from pipeline.records import Fact
 from pipeline.review import REVIEW_DIR, text_path, write_review
+from pipeline.review.data import fact_groups
 from pipeline.review.pages import highlight, script_json
-from pipeline.store import documents_table, facts_table, publish
+from pipeline.store import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 TEXT_A = f"2023年，金华市新增注册商标3.98万件，同比增长31.7%。\n\n{HOSTILE}\n杭州市专利授权量2.1万件。"
@@ -209,6 +211,48 @@ def test_empty_output_and_missing_output(tmp_path: Path) -> None:
     assert "No facts to chart." in tree.text_content()
     with pytest.raises(FileNotFoundError, match="nowhere/facts: no Parquet dataset"):
         write_review(tmp_path / "nowhere")
+
+
+def publish_in_files(out: Path, parts: list[list[Fact]]) -> None:
+    """Publish the sample output with its facts split over several files, in the given groups."""
+    with StagedOutput(out, "rv-test") as staged:
+        for number, part in enumerate(parts):
+            writer = FactWriter(staged.facts_dir, "rv-test", prefix=f"part{number}")
+            writer.add(facts_table(part))
+            writer.close()
+        staged.document_writer().add(documents_table(documents(sample_facts())))
+        staged.commit()
+    saved = text_path(out, DOC_B)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(TEXT_B, encoding="utf-8")
+
+
+def review_files(review: Path) -> dict[str, str]:
+    """The review's files, with the output folder's path and the time of writing masked."""
+    return {str(p.relative_to(review)): re.sub(r"generated [^<]* UTC", "generated T", p.read_text(encoding="utf-8")
+                                               .replace(str(review.parent), "OUTPUT"))
+            for p in sorted(review.rglob("*")) if p.is_file()}
+
+
+def test_facts_read_a_file_group_at_a_time_give_the_same_review(
+    output: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments follow each other in report order; files whose reports overlap are read together."""
+    facts = sample_facts()
+    a, b, c = ([f for f in facts if f.doc == doc] for doc in (DOC_A, DOC_B, DOC_C))
+    split = tmp_path / "split"
+    publish_in_files(split, [c, b[1:], a[2:] + b[:1], a[:2]])  # a and b spread over two files each
+    groups = fact_groups((split / FACTS_DIR).resolve())
+    assert [[p.name.split("-")[0] for p in group] for group in groups] == [["part1", "part2", "part3"], ["part0"]]
+
+    monkeypatch.setattr(pipeline.review, "FACT_CHUNK", 3)  # chunks span file groups
+    whole = review_files(write_review(output, texts=given_texts).parent)
+    parts = review_files(write_review(split, texts=given_texts).parent)
+    assert parts == whole
+    assert sorted(name for name in whole if name.startswith("data/facts-")) == [
+        "data/facts-00000.js", "data/facts-00001.js", "data/facts-00002.js"]
+    meta, columns = data_facts(split / REVIEW_DIR)
+    assert len(columns["text"]) == 7 and columns["k"] == [0, 1, 2, 3, 0, 1, 0]
 
 
 def test_highlight_and_script_json_units() -> None:

@@ -6,19 +6,22 @@ plays the rules version, so a "rule edit" is one assignment.
 from __future__ import annotations
 
 import os
+import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+import pipeline.chunks
 import pipeline.extract
 import pipeline.rules
 import pipeline.state
 from output_snapshot import inodes, reader_view, rules_versions, table
+from pipeline.chunks import one_per_process
 from pipeline.records import Document, Fact
-from pipeline.rules import RuleError
+from pipeline.rules import RuleError, Rules
 from pipeline.run import run
 
 COUNT = re.compile(r"(\d+)(件|项)")
@@ -385,3 +388,13 @@ def test_crash_mid_extraction_keeps_output_and_next_run_resumes(
     summary = go(clean_raw, out, batch_size=3)
     assert (summary.extracted, summary.skipped, summary.facts) == (12 - finished, finished, 12)
     assert {f["rules_version"] for f in table(out, "facts")} == {"rv-2"}
+
+
+def test_a_worker_keeps_one_copy_of_the_rules(rules: Rules, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each task gets its own unpickled rules; the extraction caches must see one object per process."""
+    monkeypatch.setattr(pipeline.chunks, "_RULES", {})
+    first, second = pickle.loads(pickle.dumps(rules)), pickle.loads(pickle.dumps(rules))
+    assert one_per_process(first) is first and one_per_process(second) is first
+    edited = replace(second, version="edited")
+    assert one_per_process(edited) is edited  # a new version replaces the old one
+    assert one_per_process(second) is second

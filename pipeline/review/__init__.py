@@ -9,35 +9,42 @@ Layout (no server, no network: scripts and styles are files beside the pages)::
     review/reports/<doc_id>.html one report's text, every fact highlighted
     review/assets/               review.css, index.js, report.js
 
-Sized for 10k reports and a million facts: the index carries no report text,
-the facts travel as numbers into dictionaries, and each report's page holds
-only its own text. The folder is written aside and swapped in, so a reader
-never sees half a review.
+Sized for 100k reports and millions of facts: the index carries no report
+text, the facts travel as numbers into dictionaries, each report's page holds
+only its own text, and the facts are read one segment at a time (memory does
+not grow with them, see `data`). The folder is written aside and swapped in,
+so a reader never sees half a review.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from pipeline.review import charts, pages
+from pipeline import memory
+from pipeline.review import pages
 from pipeline.review.data import (
     Corpus,
+    FactChunks,
     Texts,
-    dictionaries,
-    fact_chunks,
+    fact_batches,
     load,
-    report_facts,
+    report_slices,
     report_text,
     text_path,
 )
+from pipeline.review.pages import PageStatus
 
 REVIEW_DIR = "review"
 FACT_CHUNK = 50_000
 ASSETS = (pages.STYLESHEET, pages.INDEX_SCRIPT, pages.REPORT_SCRIPT)
+
+memory.lean_arrow_pool()
 
 
 def write_review(output: Path, texts: Texts = None) -> Path:
@@ -54,19 +61,13 @@ def write_review(output: Path, texts: Texts = None) -> Path:
         (staging / "reports").mkdir(parents=True)
         (staging / "data").mkdir()
         _copy_assets(staging / "assets")
-        statuses = []
-        for report in corpus.reports:
-            facts = report_facts(corpus, report)
-            html, status = pages.report_page(report, facts, report_text(output, report.doc, texts))
-            (staging / "reports" / report.page).write_text(html, encoding="utf-8")
-            statuses.append(status)
-        data_files = _write_data(staging / "data", corpus)
+        statuses = _write_pages_and_data(staging, corpus, output, texts)
         index = pages.index_page(
             corpus.reports,
-            statuses,
-            corpus.facts.num_rows,
-            charts.charts(corpus.facts),
-            data_files,
+            [statuses[report.doc] for report in corpus.reports],
+            corpus.facts,
+            corpus.tally.charts(),
+            ["reports.js", *(_chunk_name(n) for n in range(_chunk_count(corpus.facts)))],
             datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         )
         (staging / "index.html").write_text(index, encoding="utf-8")
@@ -76,28 +77,59 @@ def write_review(output: Path, texts: Texts = None) -> Path:
     return output / REVIEW_DIR / "index.html"
 
 
+def _write_pages_and_data(staging: Path, corpus: Corpus, output: Path, texts: Texts) -> dict[str, PageStatus]:
+    """Second pass over the facts: every report's page and the index's data files; returns the pages' status."""
+    by_doc = {report.doc: report for report in corpus.reports}
+    statuses: dict[str, PageStatus] = {}
+
+    def write_page(doc: str, facts: list[dict[str, Any]]) -> None:
+        report = by_doc[doc]
+        html, statuses[doc] = pages.report_page(report, facts, report_text(output, doc, texts))
+        (staging / "reports" / report.page).write_text(html, encoding="utf-8")
+
+    data = staging / "data"
+    reports = [[r.doc, r.page] for r in corpus.reports]
+    (data / "reports.js").write_text(
+        "window.REVIEW={reports:" + pages.script_json(reports) + ",dict:" + pages.script_json(corpus.dicts)
+        + ",chunks:[]};\n",
+        encoding="utf-8",
+    )
+    chunks = FactChunks(corpus.reports, corpus.dicts, FACT_CHUNK)
+    number = 0
+
+    def write_chunks(done: Iterator[dict[str, list[Any]]]) -> None:
+        nonlocal number
+        for chunk in done:
+            (data / _chunk_name(number)).write_text(
+                f"REVIEW.chunks.push({pages.script_json(chunk)});\n", encoding="utf-8")
+            number += 1
+
+    for batch in fact_batches(corpus):
+        for doc, facts in report_slices(batch):
+            write_page(doc, facts)
+        write_chunks(chunks.add(batch))
+        del batch
+        memory.release()  # one group's facts at a time
+    write_chunks(chunks.rest())
+    for report in corpus.reports:
+        if report.doc not in statuses:  # in the documents table, without facts
+            write_page(report.doc, [])
+    return statuses
+
+
+def _chunk_name(number: int) -> str:
+    return f"facts-{number:05d}.js"
+
+
+def _chunk_count(facts: int) -> int:
+    return -(-facts // FACT_CHUNK)
+
+
 def _copy_assets(target: Path) -> None:
     target.mkdir()
     static = resources.files("pipeline.review").joinpath("static")
     for name in ASSETS:
         (target / name).write_bytes(static.joinpath(name).read_bytes())
-
-
-def _write_data(folder: Path, corpus: Corpus) -> list[str]:
-    """reports.js first (the facts files refer to its dictionaries), then the fact chunks."""
-    dicts = dictionaries(corpus.facts)
-    reports = [[r.doc, r.page] for r in corpus.reports]
-    names = ["reports.js"]
-    (folder / names[0]).write_text(
-        "window.REVIEW={reports:" + pages.script_json(reports) + ",dict:" + pages.script_json(dicts)
-        + ",chunks:[]};\n",
-        encoding="utf-8",
-    )
-    for number, chunk in enumerate(fact_chunks(corpus, dicts, FACT_CHUNK)):
-        name = f"facts-{number:05d}.js"
-        (folder / name).write_text(f"REVIEW.chunks.push({pages.script_json(chunk)});\n", encoding="utf-8")
-        names.append(name)
-    return names
 
 
 def _swap(staging: Path, review: Path) -> None:

@@ -7,6 +7,7 @@ most, the picture a table of thousands of rows cannot give.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
@@ -21,29 +22,99 @@ LABEL_CHARS = 14
 YEARS = (1949, 2100)  # periods outside are not years
 
 
+class Tally:
+    """What the charts need, gathered table by table: the facts never have to fit in memory at once.
+
+    Counts by metric, region and year are summed; the levels behind the line
+    charts are kept as a value and a small integer key each (12 bytes, not the
+    fact's strings), in the order they come, for one median per key at the end.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.counts: dict[str, Counter[str]] = {"metric": Counter(), "region": Counter(), "period": Counter()}
+        self._keys: dict[tuple[str, str, str, str], int] = {}  # (metric, unit, region, period) -> key
+        self._key_ids: list[pa.Array] = []
+        self._values: list[pa.Array] = []
+
+    def add(self, facts: pa.Table) -> None:
+        """Count a table of facts (columns metric, region, period, type, unit, value)."""
+        self.rows += facts.num_rows
+        for column, counter in self.counts.items():
+            for row in pc.value_counts(pc.drop_null(facts[column])).to_pylist():
+                counter[row["values"]] += row["counts"]
+        mask = pc.and_(pc.equal(facts["type"], "level"), pc.is_valid(facts["metric"]))
+        mask = pc.and_(mask, pc.and_(pc.is_valid(facts["region"]), pc.is_valid(facts["period"])))
+        levels = facts.filter(mask)
+        if levels.num_rows == 0:
+            return
+        names = ("metric", "unit", "region", "period")
+        ids = [self._keys.setdefault(key, len(self._keys))
+               for key in zip(*(levels[name].to_pylist() for name in names))]
+        self._key_ids.append(pa.array(ids, pa.int32()))
+        self._values.append(levels["value"].combine_chunks())
+
+    def charts(self) -> list[str]:
+        """All charts for the index, each an <svg> element (empty list for no facts)."""
+        if self.rows == 0:
+            return []
+        out = [
+            bar_chart("Facts by metric", _top(self.counts["metric"])),
+            bar_chart("Facts by region", _top(self.counts["region"])),
+            column_chart("Facts by year", _years(self.counts["period"])),
+        ]
+        out += [line_chart(title, unit, series) for title, unit, series in self._series()]
+        return out
+
+    def _medians(self) -> list[tuple[tuple[str, str, str, str], float]]:
+        """Each key's median value, keys in order of first appearance."""
+        if not self._key_ids:
+            return []
+        table = pa.table({"key": pa.chunked_array(self._key_ids, pa.int32()),
+                          "value": pa.chunked_array(self._values, pa.float64())})
+        grouped = table.group_by("key", use_threads=False).aggregate([("value", "approximate_median")])
+        keys = list(self._keys)
+        return [(keys[row["key"]], row["value_approximate_median"]) for row in grouped.to_pylist()]
+
+    def _series(self) -> list[tuple[str, str, dict[str, list[tuple[int, float]]]]]:
+        """(metric, unit, region -> [(year, median value)]) for the metrics with the most points.
+
+        Only levels with a metric, region and year count; a metric's values in its
+        most common unit; a repeated figure (several reports) is its median.
+        """
+        points: dict[tuple[str, str], dict[str, list[tuple[int, float]]]] = {}
+        for (metric, unit, region, period), value in self._medians():
+            year = _year(period)
+            if year is not None:
+                regions = points.setdefault((metric, unit), {})
+                regions.setdefault(region, []).append((year, value))
+        best: dict[str, tuple[str, dict[str, list[tuple[int, float]]]]] = {}
+        for (metric, unit), regions in points.items():
+            if metric not in best or _weight(regions) > _weight(best[metric][1]):
+                best[metric] = (unit, regions)
+        ranked = sorted(best.items(), key=lambda item: (-_weight(item[1][1]), item[0]))
+        out: list[tuple[str, str, dict[str, list[tuple[int, float]]]]] = []
+        for metric, (unit, regions) in ranked:
+            if _weight(regions) == 0 or len(out) == LINE_METRICS:
+                continue
+            kept = sorted(regions.items(), key=lambda item: (-len(item[1]), item[0]))[:LINE_REGIONS]
+            out.append((metric, unit, {region: sorted(values) for region, values in kept if len(values) > 1}))
+        return out
+
+
 def charts(facts: pa.Table) -> list[str]:
-    """All charts for the index, each an <svg> element (empty list for no facts)."""
-    if facts.num_rows == 0:
-        return []
-    out = [
-        bar_chart("Facts by metric", _top(facts, "metric")),
-        bar_chart("Facts by region", _top(facts, "region")),
-        column_chart("Facts by year", _years(facts)),
-    ]
-    out += [line_chart(title, unit, series) for title, unit, series in _series(facts)]
-    return out
+    """All charts for one table of facts (see Tally for facts read piece by piece)."""
+    tally = Tally()
+    tally.add(facts)
+    return tally.charts()
 
 
-def _top(facts: pa.Table, column: str) -> list[tuple[str, int]]:
-    counts = pc.value_counts(pc.drop_null(facts[column])).to_pylist()
-    ranked = sorted(((c["values"], c["counts"]) for c in counts), key=lambda item: (-item[1], item[0]))
-    return ranked[:TOP_BARS]
+def _top(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_BARS]
 
 
-def _years(facts: pa.Table) -> list[tuple[str, int]]:
-    counts = pc.value_counts(pc.drop_null(facts["period"])).to_pylist()
-    years = [(c["values"], c["counts"]) for c in counts if _year(c["values"]) is not None]
-    return sorted(years)
+def _years(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted((period, n) for period, n in counts.items() if _year(period) is not None)
 
 
 def _year(period: str | None) -> int | None:
@@ -51,38 +122,6 @@ def _year(period: str | None) -> int | None:
         return None
     year = int(period)
     return year if YEARS[0] <= year <= YEARS[1] else None
-
-
-def _series(facts: pa.Table) -> list[tuple[str, str, dict[str, list[tuple[int, float]]]]]:
-    """(metric, unit, region -> [(year, median value)]) for the metrics with the most points.
-
-    Only levels with a metric, region and year count; a metric's values in its
-    most common unit; a repeated figure (several reports) is its median.
-    """
-    mask = pc.and_(pc.equal(facts["type"], "level"), pc.is_valid(facts["metric"]))
-    mask = pc.and_(mask, pc.and_(pc.is_valid(facts["region"]), pc.is_valid(facts["period"])))
-    levels = facts.filter(mask).select(["metric", "unit", "region", "period", "value"])
-    if levels.num_rows == 0:
-        return []
-    grouped = levels.group_by(["metric", "unit", "region", "period"]).aggregate([("value", "approximate_median")])
-    points: dict[tuple[str, str], dict[str, list[tuple[int, float]]]] = {}
-    for row in grouped.to_pylist():
-        year = _year(row["period"])
-        if year is not None:
-            regions = points.setdefault((row["metric"], row["unit"]), {})
-            regions.setdefault(row["region"], []).append((year, row["value_approximate_median"]))
-    best: dict[str, tuple[str, dict[str, list[tuple[int, float]]]]] = {}
-    for (metric, unit), regions in points.items():
-        if metric not in best or _weight(regions) > _weight(best[metric][1]):
-            best[metric] = (unit, regions)
-    ranked = sorted(best.items(), key=lambda item: (-_weight(item[1][1]), item[0]))
-    out: list[tuple[str, str, dict[str, list[tuple[int, float]]]]] = []
-    for metric, (unit, regions) in ranked:
-        if _weight(regions) == 0 or len(out) == LINE_METRICS:
-            continue
-        kept = sorted(regions.items(), key=lambda item: (-len(item[1]), item[0]))[:LINE_REGIONS]
-        out.append((metric, unit, {region: sorted(values) for region, values in kept if len(values) > 1}))
-    return out
 
 
 def _weight(regions: dict[str, list[tuple[int, float]]]) -> int:

@@ -1,9 +1,13 @@
 """What the review pages show, read from the published Parquet and the report texts.
 
-The facts are read once as Arrow columns (a million rows is ~100 MB), sorted
-by report and offset, so each report's facts are one slice and the index's
-data file is written column by column with categorical columns as numbers
-into a dictionary: that keeps it near 40 bytes a fact for the browser.
+The facts are read one group of files at a time, never all at once: a
+segment file holds a run of reports (sorted by name, pipeline.state.chunk),
+so the files sorted by their first report, grouped where their reports
+overlap, give the facts sorted by report and offset, a group at a time. Two
+passes: `load` reads the small columns for the report list, the dictionaries
+and the charts; `fact_batches` reads the groups again for the pages and the
+index's data files, in which categorical columns travel as numbers into a
+dictionary: that keeps them near 40 bytes a fact for the browser.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.review.charts import Tally
+
 TEXT_DIR = "text"
 FACTS_DIR = "facts"
 DOCUMENTS_DIR = "documents"
@@ -26,7 +32,10 @@ DOCUMENTS_DIR = "documents"
 # Shown in the index's facts table; categorical ones travel as dictionary indices.
 CATEGORICAL = ("unit", "metric", "region", "period", "type", "qualifier", "rule")
 FACT_COLUMNS = ("doc", "doc_id", "start", "end", "text", "value", *CATEGORICAL, "dimension", "sentence")
+# What the first pass reads: no mention or sentence text.
+SUMMARY_COLUMNS = ("doc", "doc_id", "start", "value", *CATEGORICAL)
 DOCUMENT_COLUMNS = ("doc_id", "file", "title", "published", "characters", "facts")
+_SORT = [("doc", "ascending"), ("start", "ascending")]
 _SAFE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 Texts = Mapping[str, str] | Callable[[str], str] | None
@@ -48,10 +57,13 @@ class Report:
 
 @dataclass(frozen=True)
 class Corpus:
-    """The published output as the review reads it."""
+    """The published output as the review reads it; the facts stay in their files."""
 
-    facts: pa.Table  # FACT_COLUMNS, sorted by doc and start
     reports: tuple[Report, ...]  # sorted by doc
+    facts: int  # facts in the facts table
+    dicts: dict[str, list[Any]]  # each categorical column's distinct values, sorted
+    groups: tuple[tuple[Path, ...], ...]  # fact files, in report order (see fact_groups)
+    tally: Tally  # what the charts show
 
 
 @dataclass(frozen=True)
@@ -63,16 +75,29 @@ class ReportText:
 
 
 def load(output: Path) -> Corpus:
-    """Read output/facts and output/documents; a missing dataset is an error naming it."""
-    facts = _read(output / FACTS_DIR, FACT_COLUMNS).sort_by([("doc", "ascending"), ("start", "ascending")])
-    documents = _read(output / DOCUMENTS_DIR, DOCUMENT_COLUMNS)
-    counts = _doc_slices(facts)
+    """First pass over output/facts and output/documents; a missing dataset is an error naming it."""
+    facts_dir, documents_dir = _dataset(output / FACTS_DIR), _dataset(output / DOCUMENTS_DIR)
+    groups = fact_groups(facts_dir)
+    documents = _read(documents_dir, DOCUMENT_COLUMNS)
     rows = {row["file"]: row for row in documents.to_pylist()}
+    del documents
+    values: dict[str, set[Any]] = {name: set() for name in CATEGORICAL}
+    counts: dict[str, tuple[int, int, str]] = {}  # doc -> (first row, row count, doc_id of the first)
+    tally = Tally()
+    total = 0
+    for group in groups:
+        table = _read_group(group, SUMMARY_COLUMNS)
+        for doc, (first, count) in _doc_slices(table).items():
+            counts[doc] = (total + first, count, table["doc_id"][first].as_py())
+        for name in CATEGORICAL:
+            values[name].update(v for v in pc.unique(table[name]).to_pylist() if v is not None)
+        tally.add(table)
+        total += table.num_rows
     reports: list[Report] = []
     for doc in sorted(set(rows) | set(counts)):
         row = rows.get(doc, {})
-        first, count = counts.get(doc, (0, 0))
-        doc_id = row.get("doc_id") or (facts["doc_id"][first].as_py() if count else doc)
+        first, count, first_id = counts.get(doc, (0, 0, doc))
+        doc_id = row.get("doc_id") or first_id
         published = row.get("published")
         reports.append(
             Report(
@@ -86,20 +111,93 @@ def load(output: Path) -> Corpus:
                 first=first,
             )
         )
-    return Corpus(facts=facts, reports=tuple(reports))
+    dicts = {name: sorted(values[name]) for name in CATEGORICAL}
+    return Corpus(reports=tuple(reports), facts=total, dicts=dicts, groups=groups, tally=tally)
+
+
+def _dataset(path: Path) -> Path:
+    """The dataset folder, resolved once so both passes read the same version."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no Parquet dataset here (run the pipeline first)")
+    return path.resolve()
+
+
+def _files(folder: Path) -> list[Path]:
+    """The dataset's Parquet files in name order, hidden ones (`.`, `_`) left out as a dataset reader does."""
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pa.Table:
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no Parquet dataset here (run the pipeline first)")
+    """A whole dataset: the documents, a row per report and no text."""
     try:
-        return pq.read_table(path.resolve(), columns=list(columns))
+        return pq.read_table(path, columns=list(columns))
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"{path}: cannot read the Parquet dataset: {exc}") from exc
 
 
+def fact_groups(folder: Path) -> tuple[tuple[Path, ...], ...]:
+    """The folder's Parquet files in groups whose facts, sorted, follow each other in report order.
+
+    Files are ordered by their first report and joined into one group while
+    their report ranges overlap (a report in two files, legacy outputs); a run's
+    segments do not overlap, so a group is one segment, a few thousand facts.
+    """
+    spans: list[tuple[str, str, Path]] = []
+    for path in _files(folder):
+        span = _doc_range(path)
+        if span is not None:
+            spans.append((*span, path))
+    groups: list[list[Path]] = []
+    last = ""
+    for low, high, path in sorted(spans):
+        if groups and low <= last:
+            groups[-1].append(path)
+            last = max(last, high)
+        else:
+            groups.append([path])
+            last = high
+    return tuple(tuple(sorted(group)) for group in groups)  # in name order, as a dataset reads them
+
+
+def _doc_range(path: Path) -> tuple[str, str] | None:
+    """(first, last) report of a facts file from its footer statistics, else its doc column; None if empty."""
+    try:
+        meta = pq.read_metadata(path)
+        if meta.num_rows == 0:
+            return None
+        column = meta.schema.names.index("doc")
+        stats = [meta.row_group(i).column(column).statistics for i in range(meta.num_row_groups)]
+        if all(s is not None and s.has_min_max for s in stats):
+            lows, highs = [s.min for s in stats if s is not None], [s.max for s in stats if s is not None]
+            return _text(min(lows)), _text(max(highs))
+        bounds = pc.min_max(pq.read_table(path, columns=["doc"])["doc"]).as_py()
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the Parquet file: {exc}") from exc
+    return (bounds["min"], bounds["max"]) if bounds["min"] is not None else None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _read_group(group: tuple[Path, ...], columns: tuple[str, ...]) -> pa.Table:
+    """One group's facts, sorted by report and offset."""
+    try:
+        tables = [pq.read_table(path, columns=list(columns)) for path in group]
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"{group[0].parent}: cannot read the Parquet dataset: {exc}") from exc
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+    return table.sort_by(_SORT)
+
+
+def fact_batches(corpus: Corpus) -> Iterator[pa.Table]:
+    """Second pass: the facts (FACT_COLUMNS) sorted by report and offset, one group of files at a time."""
+    for group in corpus.groups:
+        yield _read_group(group, FACT_COLUMNS)
+
+
 def _doc_slices(facts: pa.Table) -> dict[str, tuple[int, int]]:
-    """doc -> (first row, row count) in the sorted facts table."""
+    """doc -> (first row, row count) in a table sorted by doc."""
     if facts.num_rows == 0:
         return {}
     docs = pc.unique(facts["doc"])
@@ -110,16 +208,17 @@ def _doc_slices(facts: pa.Table) -> dict[str, tuple[int, int]]:
     return {names[codes[s]]: (int(s), int(e - s)) for s, e in zip(starts, ends)}
 
 
+def report_slices(batch: pa.Table) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(doc, its facts as row dicts in text order) for every report of a sorted batch."""
+    for doc, (first, count) in _doc_slices(batch).items():
+        yield doc, batch.slice(first, count).to_pylist()
+
+
 def page_name(doc_id: str) -> str:
     """A report page's file name: the doc id when it is a plain id, else a hash of it."""
     if _SAFE_ID.fullmatch(doc_id):
         return f"{doc_id}.html"
     return f"{hashlib.sha1(doc_id.encode('utf-8')).hexdigest()[:16]}.html"
-
-
-def report_facts(corpus: Corpus, report: Report) -> list[dict[str, Any]]:
-    """The report's facts as row dicts, in text order."""
-    return corpus.facts.slice(report.first, report.facts).to_pylist()
 
 
 def text_path(output: Path, doc: str) -> Path:
@@ -147,36 +246,51 @@ def report_text(output: Path, doc: str, texts: Texts) -> ReportText:
     return ReportText(text, "given to write_review")
 
 
-def dictionaries(facts: pa.Table) -> dict[str, list[Any]]:
-    """Each categorical column's distinct values, sorted (nulls left out: they are -1)."""
-    return {name: sorted(v for v in pc.unique(facts[name]).to_pylist() if v is not None) for name in CATEGORICAL}
+class FactChunks:
+    """The index's facts data in chunks of `rows`, built from the sorted batches as they come.
 
+    Each chunk holds columns: report index, position in its report, mention,
+    value, and each categorical column as an index into `dicts` (-1 for null).
+    """
 
-def fact_chunks(
-    corpus: Corpus, dicts: Mapping[str, list[Any]], rows: int
-) -> Iterator[dict[str, list[Any]]]:
-    """The facts table in chunks of columns: report index, position in its report, values, codes."""
-    facts = corpus.facts
-    report_of = np.zeros(facts.num_rows, dtype=np.int64)
-    position = np.zeros(facts.num_rows, dtype=np.int64)
-    for index, report in enumerate(corpus.reports):
-        report_of[report.first : report.first + report.facts] = index
-        position[report.first : report.first + report.facts] = np.arange(report.facts)
-    codes = {
-        name: pc.fill_null(pc.index_in(facts[name], value_set=pa.array(dicts[name], pa.string())), -1)
-        for name in CATEGORICAL
-    }
-    for start in range(0, facts.num_rows, rows):
-        stop = min(start + rows, facts.num_rows)
-        chunk: dict[str, list[Any]] = {
-            "report": report_of[start:stop].tolist(),
-            "k": position[start:stop].tolist(),
-            "text": facts["text"].slice(start, stop - start).to_pylist(),
-            "value": [_number(v) for v in facts["value"].slice(start, stop - start).to_pylist()],
-        }
-        for name in CATEGORICAL:
-            chunk[name] = codes[name].slice(start, stop - start).to_pylist()
-        yield chunk
+    def __init__(self, reports: tuple[Report, ...], dicts: Mapping[str, list[Any]], rows: int) -> None:
+        self._index = {report.doc: i for i, report in enumerate(reports)}
+        self._sets = {name: pa.array(dicts[name], pa.string()) for name in CATEGORICAL}
+        self._rows = rows
+        self._buffer: dict[str, list[Any]] = self._empty()
+
+    def _empty(self) -> dict[str, list[Any]]:
+        return {name: [] for name in ("report", "k", "text", "value", *CATEGORICAL)}
+
+    def add(self, batch: pa.Table) -> Iterator[dict[str, list[Any]]]:
+        """Take a sorted batch; yield the chunks it completes."""
+        report_of = np.zeros(batch.num_rows, dtype=np.int64)
+        position = np.zeros(batch.num_rows, dtype=np.int64)
+        for doc, (first, count) in _doc_slices(batch).items():
+            report_of[first : first + count] = self._index[doc]
+            position[first : first + count] = np.arange(count)
+        codes = {name: pc.fill_null(pc.index_in(batch[name], value_set=self._sets[name]), -1)
+                 for name in CATEGORICAL}
+        for start in range(0, batch.num_rows, self._rows):
+            stop = min(start + self._rows, batch.num_rows)
+            self._buffer["report"] += report_of[start:stop].tolist()
+            self._buffer["k"] += position[start:stop].tolist()
+            self._buffer["text"] += batch["text"].slice(start, stop - start).to_pylist()
+            self._buffer["value"] += [_number(v) for v in batch["value"].slice(start, stop - start).to_pylist()]
+            for name in CATEGORICAL:
+                self._buffer[name] += codes[name].slice(start, stop - start).to_pylist()
+            while len(self._buffer["report"]) >= self._rows:
+                yield self._take(self._rows)
+
+    def rest(self) -> Iterator[dict[str, list[Any]]]:
+        """The last, partial chunk, if any."""
+        if self._buffer["report"]:
+            yield self._take(len(self._buffer["report"]))
+
+    def _take(self, rows: int) -> dict[str, list[Any]]:
+        chunk = {name: values[:rows] for name, values in self._buffer.items()}
+        self._buffer = {name: values[rows:] for name, values in self._buffer.items()}
+        return chunk
 
 
 def _number(value: float | None) -> float | int | None:

@@ -1,0 +1,55 @@
+"""Freed memory goes back to the system, so a run's peak is its largest chunk, not its history.
+
+Two allocators keep what they free. Arrow's default pool in the pyarrow
+wheels (mimalloc) kept ~90 MB of freed buffers in a process that read a
+40 MB corpus's facts for the review (peak 294 MB; 207 MB with jemalloc);
+glibc's malloc keeps freed heap pages (Python objects over 512 bytes: texts,
+token lists) until asked.
+`lean_arrow_pool` makes Arrow allocate with jemalloc, which hands freed pages
+back after a short decay (unless ARROW_DEFAULT_MEMORY_POOL chooses a pool);
+`release` asks both allocators to hand back what is free now, after each chunk.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+from collections.abc import Callable
+
+import pyarrow as pa
+
+POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def lean_arrow_pool() -> None:
+    """Make jemalloc (else the system allocator) Arrow's default pool, unless the environment picks one."""
+    if os.environ.get(POOL_VARIABLE):
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pool = pa.system_memory_pool()
+    if pa.default_memory_pool().backend_name != pool.backend_name:
+        pa.set_memory_pool(pool)
+
+
+def release() -> None:
+    """Hand freed memory back to the system: Arrow's pool, then glibc's heap (elsewhere a no-op)."""
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None on a C library without it (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim

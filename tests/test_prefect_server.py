@@ -1,0 +1,118 @@
+"""The run's one Prefect server (prefect_server) and the flow's bounded submissions, without a server.
+
+The real server is started by tests/test_flow.py and tests/test_dask.py,
+which also check that the workers used it instead of starting their own.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.settings import PREFECT_API_URL
+
+import flows
+import prefect_server
+from pipeline.state import ChunkJob, Plan, RunContext
+
+URL = "http://127.0.0.1:1/api"
+
+
+@dataclass
+class FakeServer:
+    """Stands in for the uvicorn process: records starts, stops and drains."""
+
+    events: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float) -> tuple[str, str]:
+        self.events.append("start")
+        return "process", URL
+
+    def stop(self, process: str) -> None:
+        self.events.append(f"stop {process}")
+
+    def drain(self) -> None:
+        self.events.append(f"drain {os.environ.get('PREFECT_API_URL')}")
+
+
+@pytest.fixture()
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    fake = FakeServer()
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(prefect_server, "configured_api_url", lambda: None)
+    monkeypatch.setattr(prefect_server, "start_server", fake.start)
+    monkeypatch.setattr(prefect_server, "stop_server", fake.stop)
+    monkeypatch.setattr(prefect_server, "_drain", fake.drain)
+    yield fake
+
+
+def test_one_server_is_started_shared_and_stopped(server: FakeServer) -> None:
+    seen: dict[str, Any] = {}
+    before = PREFECT_API_URL.value()
+    with prefect_server.shared_server() as url:
+        seen["env"] = os.environ.get("PREFECT_API_URL")  # what worker processes inherit
+        seen["settings"] = PREFECT_API_URL.value()
+        thread = threading.Thread(target=lambda: seen.update(thread=PREFECT_API_URL.value()))
+        thread.start()
+        thread.join()
+        assert server.events == ["start"]
+    assert url == seen["env"] == seen["settings"] == seen["thread"] == URL
+    assert server.events == ["start", f"drain {URL}", "stop process"]  # logs sent before the stop
+    assert "PREFECT_API_URL" not in os.environ and PREFECT_API_URL.value() == before
+
+
+def test_server_stops_when_the_run_fails(server: FakeServer) -> None:
+    with pytest.raises(RuntimeError, match="flow failed"):
+        with prefect_server.shared_server():
+            raise RuntimeError("flow failed")
+    assert server.events[-1] == "stop process" and "PREFECT_API_URL" not in os.environ
+
+
+def test_a_configured_server_is_used_as_it_is(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefect_server, "configured_api_url", lambda: "http://prefect.example/api")
+    with prefect_server.shared_server() as url:
+        assert url == "http://prefect.example/api"
+    assert server.events == []
+
+
+@dataclass
+class FakeFuture:
+    outcome: str
+    pending: set[int]
+    index: int
+
+    def result(self) -> str:
+        self.pending.discard(self.index)
+        return self.outcome
+
+
+@dataclass
+class FakeTask:
+    """extract_chunk_task's `submit`, recording how many tasks were outstanding at most."""
+
+    pending: set[int] = field(default_factory=set)
+    most: int = 0
+
+    def submit(self, index: int, job: ChunkJob, context: RunContext, rules: Any) -> FakeFuture:
+        self.pending.add(index)
+        self.most = max(self.most, len(self.pending))
+        return FakeFuture(f"built {index}", self.pending, index)
+
+
+def test_chunks_are_submitted_a_few_at_a_time_and_collected_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = FakeTask()
+    monkeypatch.setattr(flows, "extract_chunk_task", task)
+    monkeypatch.setattr(flows.pipeline_run, "process_chunk", lambda job, context, rules: f"linked {job.index}")
+    stored = {2, 5}
+    jobs = tuple(ChunkJob(i, f"k{i}", (), i in stored, {}) for i in range(9))
+    context = RunContext("run", Path("raw"), Path("out"), None, "rv", "cv", 0, False)
+    plan = Plan(context, None, jobs, (), 0)  # type: ignore[arg-type]  # the manifest is not read
+
+    outcomes = list(flows._outcomes(plan, rules=None, in_flight=3))  # type: ignore[arg-type]
+
+    assert outcomes == [f"linked {i}" if i in stored else f"built {i}" for i in range(9)]
+    assert task.most == 3 and not task.pending
