@@ -41,7 +41,7 @@ KEY_FORMAT = "1"  # bump to invalidate every key (a change in what keys mean)
 RACY_NS = 2_000_000_000  # mtimes this close to a run's start are not trusted (as git does)
 # Modules (and subpackages, ending in /) that move or show facts but never change
 # one: editing them keeps the cache. Everything else in pipeline/ counts.
-PLUMBING = frozenset({"run.py", "store.py", "parquet.py", "state.py", "segments.py", "diff.py",
+PLUMBING = frozenset({"run.py", "store.py", "parquet.py", "state.py", "chunkstore.py", "diff.py",
                       "history.py", "lock.py", "evaluate.py", "cli.py", "chunks.py", "analyst.py",
                       "memory.py", "review/"})
 # Packages whose data or code shape the facts (segmentation, gazetteer, character folding).
