@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import replace
 from datetime import date
+from itertools import accumulate
 
 from pipeline.figures import Figure, finder_for
 from pipeline.gazetteer import Region
@@ -39,7 +40,8 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     table_spans = sorted({t.span for t in tables})
     figures = finder.find(norm)
     if table_spans:  # table cells are read by find_tables, with their row and column
-        figures = [f for f in figures if not any(s <= view.to_raw[f.start] < e for s, e in table_spans)]
+        reach = list(accumulate((e for _, e in table_spans), max))
+        figures = [f for f in figures if not _in_spans(view.to_raw[f.start], table_spans, reach)]
     gaz = rules.gazetteer
     scope = document_scope(gaz, title, norm) if gaz else None
     regions: RegionIndex | None = region_index(gaz, norm, scope, [f.start for f in figures]) if gaz else None
@@ -86,6 +88,13 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     return sorted(facts, key=lambda f: (f.start, f.end))
 
 
+def _in_spans(pos: int, spans: list[tuple[int, int]], reach: list[int]) -> bool:
+    """Is `pos` inside one of `spans` (sorted by start; `reach[i]`: the furthest end
+    of spans[:i + 1])? A bisection, not a scan of every table for every figure."""
+    i = bisect.bisect_right(spans, pos, key=lambda span: span[0]) - 1
+    return i >= 0 and reach[i] > pos
+
+
 def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
     """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
     groups: list[tuple[list[int], list[int]]] = []
@@ -102,8 +111,12 @@ def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], lis
                 clause_at(attached[i + 1][0].start, sent[0]) == clause_from:
             i += 1
             listed.append(i)
-        before = [j for j in range(listed[0]) if attached[j][5] == sent and attached[j][0].dimension != "duration"]
-        groups.append((before[-len(listed):], listed))
+        before, j = [], listed[0] - 1  # the sentence's earlier figures (a sentence's figures are adjacent)
+        while j >= 0 and attached[j][5] == sent:
+            if attached[j][0].dimension != "duration":
+                before.append(j)
+            j -= 1
+        groups.append((before[::-1][-len(listed):], listed))
         i += 1
     return groups
 

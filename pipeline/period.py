@@ -146,6 +146,6 @@ def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: dat
     if default_year:
         return str(default_year)
     if sections:  # the year the section is about (杭州 2022年“十件事”)
-        i = bisect.bisect_right([s for s, _ in sections], fig_start) - 1
+        i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
         return sections[i][1] if i >= 0 else None
     return None

@@ -35,7 +35,7 @@ class RegionIndex:
     sections: tuple[tuple[int, Region | None], ...]  # (start offset, scope from there on)
 
     def scope_at(self, pos: int) -> Region | None:
-        i = bisect.bisect_right([s for s, _ in self.sections], pos) - 1
+        i = bisect.bisect_right(self.sections, pos, key=lambda section: section[0]) - 1
         return self.sections[i][1] if i >= 0 else None
 
     def last_before(self, start: int, end: int) -> RegionMention | None:
@@ -114,7 +114,7 @@ def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | No
         # a figure's region is named before it.
         reach = gaz.longest + WORD_CONTEXT
         spans = []
-        for pos in needed:
+        for pos in needed[bisect.bisect_left(needed, start):bisect.bisect_left(needed, end)]:  # (sorted)
             if start <= pos < end:
                 a = max(start, text.rfind("\n", 0, pos) + 1)
                 b = text.find("\n", pos)
