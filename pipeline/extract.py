@@ -58,20 +58,18 @@ def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
     clause_at = ClauseStarts(norm)
-    target_known: tuple[tuple[int, int], bool] = ((-1, -1), False)  # (sentence, states a goal)
-    entity_from = 0
+    in_target, entity_from = False, 0  # what holds for the current sentence
     for fig in figures:
         sent = sents.span_at(fig.start)
         clause_from = clause_at(fig.start, sent[0])
         prev_in_sentence = previous if previous and previous[3] == sent else None
-        if prev_in_sentence is None:
+        if prev_in_sentence is None:  # the sentence's first figure: read what holds for all of it once
             referent = None
-        if sent != target_known[0]:  # what holds for the whole sentence, read once
-            target_known = (sent, target_sentence(norm[sent[0]:sent[1]], rules))
+            in_target = target_sentence(norm[sent[0]:sent[1]], rules)
             entity_from = entity_end(norm, sent, entity_words)
         kind = classify(norm, fig, clause_from, sent,
                         (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year,
-                        target_known[1])
+                        in_target)
         metric_from = max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0)
         metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
         period = resolve_period(norm, fig.start, sent, published, rules,

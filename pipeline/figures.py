@@ -62,8 +62,8 @@ class FigureFinder:
             rf"(?P<neg>(?<![\dA-Za-z%)）])[-−])?(?P<num>{NUM})\s*(?P<in1>{INNER})?\s*"
             rf"(?P<scale>{_alternation(list(self.scales))})?(?P<in2>{INNER})?\s*(?P<unit>{_alternation(list(self.units))})"
         )
-        assert tuple(self.main.groupindex) == ("neg", "num", "in1", "scale", "in2", "unit") == \
-            tuple(self.main.groupindex)[:self.main.groups]  # the order _numbered unpacks
+        # _numbered unpacks m.groups() in this order: no other group may creep in
+        assert self.main.groups == 6 and tuple(self.main.groupindex) == ("neg", "num", "in1", "scale", "in2", "unit")
         index_words = [w for u in rules.units for w in u.after_words]
         self.index_rule = next((u for u in rules.units if u.after_words), None)
         self.index = regex.compile(

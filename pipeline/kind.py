@@ -27,7 +27,6 @@ class Kind:
 @dataclass(frozen=True)
 class _Cues:
     adjacent: tuple[tuple[str, str, int], ...]  # (word, type, sign), longest first
-    clause: tuple[tuple[str, str], ...]
     sentence: tuple[tuple[str, str], ...]
     sentence_patterns: tuple[tuple[object, str], ...]
     transparent: EndWords
@@ -51,7 +50,7 @@ def _cues(rules: Rules) -> _Cues:
         else:
             clause.extend((w, cue.kind) for w in cue.words)
     transparent = set(rules.cue_words("transparent")) | {w for q in rules.qualifiers for w in q.words}
-    return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(clause), tuple(sentence), tuple(patterns),
+    return _Cues(tuple(sorted(adjacent, key=lambda x: -len(x[0]))), tuple(sentence), tuple(patterns),
                  EndWords(tuple(transparent)), tuple(rules.cue_words("joiner")),
                  tuple(w for w, k in clause if k == "share"), tuple(w for w, k in clause if k == "target"))
 

@@ -165,12 +165,8 @@ def metric_for(text: str, fig_start: int, fig_end: int, dimension: str, clause_f
         after = after[qualified.end():]
     prefix = text[clause_from:fig_start]
     stripped = prefix.rstrip()
-    verb: list[bool] = []  # whether a verb ends the prefix: tagging costs, so asked only when it decides
-
-    def verb_before() -> bool:
-        if not verb:
-            verb.append(bool(stripped) and _ends_with_verb(stripped[-8:]))
-        return verb[0]
+    def verb_before() -> bool:  # tagging costs: asked only where the answer decides (and cached)
+        return bool(stripped) and _ends_with_verb(stripped[-8:])
 
     if not qualified and _AFTER.match(after[:24]) and (dimension == "count" or verb_before()):
         noun = _noun_phrase_after(after[:24])

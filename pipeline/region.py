@@ -115,14 +115,13 @@ def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | No
         reach = gaz.longest + WORD_CONTEXT
         spans = []
         for pos in needed[bisect.bisect_left(needed, start):bisect.bisect_left(needed, end)]:  # (sorted)
-            if start <= pos < end:
-                a = max(start, text.rfind("\n", 0, pos) + 1)
-                b = text.find("\n", pos)
-                b = min(end if b < 0 or b > end else b, pos + reach)
-                if spans and spans[-1][0] == a:
-                    spans[-1] = (a, max(spans[-1][1], b))
-                elif not spans or spans[-1][1] < a:
-                    spans.append((a, b))
+            a = max(start, text.rfind("\n", 0, pos) + 1)
+            b = text.find("\n", pos)
+            b = min(end if b < 0 or b > end else b, pos + reach)
+            if spans and spans[-1][0] == a:
+                spans[-1] = (a, max(spans[-1][1], b))
+            elif not spans or spans[-1][1] < a:
+                spans.append((a, b))
     return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
 
 
