@@ -10,13 +10,17 @@ scale); unchanged chunks are linked without a task.
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
-With no PREFECT_API_URL, one temporary server starts for the run and its
-worker processes (`prefect_server`). `deploy.py` serves the flow on a schedule
+Chunk tasks run as threads of the flow process, each handing its chunk to a
+worker process (`pipeline.workers`, which imports no Prefect); with
+`--workers 1` the flow's own process extracts, and with `--dask` the tasks run
+on the cluster's workers. With no PREFECT_API_URL, one temporary server starts
+for the run (`prefect_server`). `deploy.py` serves the flow on a schedule
 (see README, "Deployment").
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -34,10 +38,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline import run as pipeline_run
+from pipeline import workers as chunk_workers
 from pipeline.chunks import one_per_process
 from pipeline.lock import OutputLock
 from pipeline.rules import Rules
@@ -85,8 +90,16 @@ def plan_task(
 
 @task(name="extract-chunk", cache_policy=NO_CACHE, task_run_name="extract-chunk-{index}")
 def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Rules) -> ChunkOutcome:
-    """Extract a chunk's changed reports, carry the rest, store its segment."""
-    outcome = pipeline_run.process_chunk(job, context, one_per_process(rules))
+    """Extract a chunk's changed reports, carry the rest, store its segment.
+
+    In a worker process of the flow's pool when it has one; else here (one
+    process, or a Dask worker).
+    """
+    pool = chunk_workers.active()
+    if pool is not None:
+        outcome = pool.run(job, context)
+    else:
+        outcome = pipeline_run.process_chunk(job, context, one_per_process(rules))
     logger = get_run_logger()
     for error in outcome.failed + outcome.crashed:
         logger.warning("failed %s: %s", error.file, error.reason)
@@ -101,14 +114,17 @@ def publish_task(writer: RunWriter) -> RunSummary:
 
 @flow(name="extract-reports")
 def extract_reports(
-    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False, in_flight: int = 0
+    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False, processes: int = 0,
+    in_flight: int = 0,
 ) -> RunSummary:
     """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report.
 
-    `in_flight` bounds the chunk tasks submitted and not yet collected (0: two
-    per core of this machine): each holds its pickled inputs in this process,
-    the rules included (~1 MB), then its outcome, so submitting every chunk at
-    once would cost memory in proportion to the corpus.
+    `processes` is how many worker processes extract chunks on this machine
+    (0: one per core); with 1 a chunk is extracted where its task runs: in
+    this process, or on a Dask worker. `in_flight` bounds the chunk tasks
+    submitted and not yet collected (0: two per worker process): each holds
+    its job and then its outcome in this process, so submitting every chunk
+    at once would cost memory in proportion to the corpus.
     """
     loaded = load_rules_task(rules)
     paths, catalogue = discover_task(raw)
@@ -116,10 +132,13 @@ def extract_reports(
         plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
                          pipeline_run.BATCH_SIZE, full)
         del paths, catalogue  # the plan holds what is needed of them
+        processes = processes or os.cpu_count() or 1
+        pool = chunk_workers.ChunkWorkers(processes, loaded) if processes > 1 and plan.to_extract else None
         with RunWriter(plan) as writer:
-            for outcome in _outcomes(plan, loaded, in_flight or IN_FLIGHT_PER_WORKER * (os.cpu_count() or 1)):
-                writer.add(outcome)
-            summary = publish_task(writer)
+            with pool or contextlib.nullcontext():
+                for outcome in _outcomes(plan, loaded, in_flight or IN_FLIGHT_PER_WORKER * processes):
+                    writer.add(outcome)
+            summary = publish_task(writer)  # the workers are stopped: publishing has the machine
     get_run_logger().info("\n%s", summary.report())
     return summary
 
@@ -159,10 +178,8 @@ def task_runner(workers: int | None = None, dask: str | None = None) -> TaskRunn
             return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1,
                                                   "threads_per_worker": 1, "processes": True})
         return DaskTaskRunner(address=dask)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        return ThreadPoolTaskRunner(max_workers=1)  # in-process, one chunk at a time
-    return ProcessPoolTaskRunner(max_workers=workers)
+    # Threads: each runs one chunk task, which waits on a worker process (or extracts, with one worker).
+    return ThreadPoolTaskRunner(max_workers=workers or os.cpu_count() or 1)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -176,7 +193,8 @@ def _run(args: argparse.Namespace) -> int:
     in_flight = IN_FLIGHT_PER_WORKER * (args.workers or (REMOTE_WORKERS if remote else os.cpu_count()) or 1)
     with shared_server():  # one server for the flow and its workers, not one each
         summary = extract_reports.with_options(task_runner=runner)(
-            raw=args.raw, output=args.output, rules=args.rules, full=args.full, in_flight=in_flight)
+            raw=args.raw, output=args.output, rules=args.rules, full=args.full,
+            processes=1 if args.dask else args.workers or 0, in_flight=in_flight)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

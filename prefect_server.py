@@ -1,8 +1,9 @@
 """One Prefect server per run, shared by the flow process and its workers.
 
 With no PREFECT_API_URL, every Prefect process starts its own temporary
-server: the flow and each worker process (ProcessPoolTaskRunner, local Dask
-workers), three servers and ~650 MB on two cores. `shared_server` starts one
+server: the flow and each process running its tasks (a process-pool task
+runner's workers, local Dask workers), three servers and ~650 MB on two
+cores. `shared_server` starts one
 and points the whole run at it: the environment (inherited by the worker
 processes, started later) and Prefect's settings in this process (its log and
 event threads included); at the end it sends what is still queued and stops

@@ -19,7 +19,8 @@ The stages, in the order data flows through them (one module each):
                   atomically (`store`, `parquet`, `texts`, `lock`) with its
                   run `history`, `diff` and `state`; `review` and `analyst`
                   build the review site and the DuckDB views over it;
-                  `memory` hands freed memory back between chunks
+                  `memory` hands freed memory back between chunks;
+                  `workers` runs chunks in worker processes
 
 `rules` (with `rulefile`) loads and checks the YAML rule files that stages 4
 and 5 read; `records` holds the frozen records passed between stages;
