@@ -7,7 +7,8 @@ glibc's malloc keeps freed heap pages (Python objects over 512 bytes: texts,
 token lists) until asked.
 `lean_arrow_pool` makes Arrow allocate with jemalloc, which hands freed pages
 back after a short decay (unless ARROW_DEFAULT_MEMORY_POOL chooses a pool);
-`release` asks both allocators to hand back what is free now, after each chunk.
+`release` asks both allocators to hand back what is free now, after each chunk;
+`long_lived` keeps the objects a run holds throughout out of those passes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import ctypes.util
 import functools
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -49,6 +51,27 @@ def release() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Leave the objects alive now out of the cycle collector's passes until the block ends.
+
+    `release` collects after every chunk. In the flow process each pass walked
+    the imported modules (Prefect's among them) and the run's plan: ~0.15 s
+    with 70k reports planned, ~0.3 s with the plan's members, once per chunk,
+    though they live through the run anyway. Frozen, they are skipped, and
+    given back to the collector at the end. A no-op inside another freeze.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @functools.cache

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from pipeline import memory
 from pipeline.chunks import ChunkOutcome, process_chunk
 from pipeline.rules import Rules
 from pipeline.state import ChunkJob, RunContext
@@ -159,22 +160,23 @@ def active() -> ChunkWorkers | None:
 def serve(conn: Connection) -> None:
     """A worker's loop: the rules, then chunks until None or end-of-file."""
     rules: Rules = conn.recv()
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        if message is None:
-            return
-        job, context = message
-        try:
-            reply: tuple[str, object] = ("ok", process_chunk(job, context, rules))
-        except Exception:  # noqa: BLE001 - sent back to the flow, which fails the chunk's task
-            reply = ("error", traceback.format_exc())
-        try:
-            conn.send(reply)
-        except OSError:  # the parent is gone
-            return
+    with memory.long_lived():  # the modules and rules: not walked again after every chunk
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:  # the parent is gone
+                return
+            if message is None:
+                return
+            job, context = message
+            try:
+                reply: tuple[str, object] = ("ok", process_chunk(job, context, rules))
+            except Exception:  # noqa: BLE001 - sent back to the flow, which fails the chunk's task
+                reply = ("error", traceback.format_exc())
+            try:
+                conn.send(reply)
+            except OSError:  # the parent is gone
+                return
 
 
 class _NoPandas(importlib.abc.MetaPathFinder):
