@@ -18,7 +18,8 @@ The stages, in the order data flows through them (one module each):
                   content-addressed segments (`chunkstore`); `run` publishes a version
                   atomically (`store`, `parquet`, `texts`, `lock`) with its
                   run `history`, `diff` and `state`; `review` and `analyst`
-                  build the review site and the DuckDB views over it;
+                  build the review site (report pages rendered by the
+                  chunks, `review.pagestore`) and the DuckDB views over it;
                   `memory` hands freed memory back between chunks;
                   `workers` runs chunks in worker processes
 

@@ -20,6 +20,7 @@ from pipeline import extract, ingest, memory
 from pipeline.diff import concat, report_diff
 from pipeline.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
 from pipeline.records import ReadError
+from pipeline.review.pagestore import PageStore, clean_page, page_key
 from pipeline.rules import Rules
 from pipeline.chunkstore import Segments
 from pipeline.state import ChunkJob, Entry, Member, RunContext, catalogue_entry, chunk_key, report_key
@@ -111,6 +112,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     extracted = 0
     empty = FACT_SCHEMA.empty_table()
     texts = TextStore(context.output)
+    pages = PageStore(context.output)
     for member in job.members:
         if member.file in carry and member.file in old_documents:
             table, doc_rows = old_facts.get(member.file, empty), old_documents[member.file]
@@ -131,6 +133,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
                 continue
             doc_rows = documents_table([document_row(item, table.num_rows)])
             texts.save(item.sha256, item.text)
+            _store_page(pages, member.key, doc_rows, table, item.text)
             extracted += 1
             if member.changed or context.force:
                 diff.append(report_diff(member.file, old_facts.get(member.file), table, context.run_id))
@@ -147,6 +150,21 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     del facts, rows, old_facts, old_documents
     memory.release()  # the chunk's texts and tables: a worker's peak stays that of one chunk
     return outcome
+
+
+def _store_page(pages: PageStore, key: str, doc_rows: pa.Table, facts: pa.Table, text: str) -> None:
+    """Render a just-extracted report's review page here, in parallel, and store it if clean.
+
+    A page is a view: a failure is logged and the review renders that page itself.
+    """
+    try:
+        if pages.path(page_key(key)).exists():
+            return  # a forced rerun: same key, same page
+        html = clean_page(doc_rows.to_pylist()[0], facts, text)
+        if html is not None:
+            pages.save(page_key(key), html)
+    except Exception:  # noqa: BLE001 - a view must not sink a chunk
+        log.exception("could not store the review page of %s", doc_rows["file"][0])
 
 
 def _stored_chunk(job: ChunkJob, context: RunContext, segments: Segments) -> ChunkOutcome:

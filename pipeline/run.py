@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ from pipeline.records import ReadError
 from pipeline.rules import Rules
 from pipeline.state import MANIFEST_NAME, Catalogue, Entry, Plan, plan_run, write_manifest
 from pipeline.review import write_review
+from pipeline.review.pagestore import PageStore, page_key
 from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, StagedOutput, kept_versions
 from pipeline.texts import TextStore
 
@@ -186,8 +188,10 @@ class RunWriter:
         version = staged.commit()
         self._segments.collect(kept_versions(context.output))
         texts.collect()
+        pages = PageStore(context.output)
         if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
-            write_views(context.output)
+            write_views(context.output, {entry.file: pages.path(page_key(entry.key)) for entry in self._entries})
+        pages.collect()  # after the review linked the pages it shows; a skipped review's stay linked
         return RunSummary(
             raw=context.raw, output=context.output, rules_version=context.rules_version,
             read=len(self._entries), failed=tuple(self._failed), crashed=tuple(self._crashed),
@@ -213,16 +217,21 @@ class RunWriter:
             self.abort()
 
 
-def write_views(output: Path) -> None:
+def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> None:
     """The review site and the DuckDB views, rebuilt after a run that changed something.
 
     They are derived from the published Parquet, so a failure here is logged
-    and leaves the facts as published.
+    and leaves the facts as published. `pages` maps reports to their stored
+    review pages (pipeline.review.pagestore), linked instead of rendered.
     """
-    for name, build in (("review page", write_review), ("DuckDB views", write_duckdb)):
+    views: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("review page", lambda: write_review(output, pages=pages)),
+        ("DuckDB views", lambda: write_duckdb(output)),
+    )
+    for name, build in views:
         memory.release()  # what the run freed, before the views read the facts again
         try:
-            build(output)
+            build()
         except Exception:  # noqa: BLE001 - a view must not sink a published run
             log.exception("could not write the %s under %s", name, output)
     memory.release()

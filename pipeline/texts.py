@@ -35,13 +35,23 @@ class TextStore:
         return self.root / f"{sha256}.txt"
 
     def save(self, sha256: str, text: str) -> None:
-        """Store a report's text unless the same report's text is stored already."""
+        """Store a report's text unless the same text is stored already.
+
+        The same bytes can give another text when the converters change (code
+        version): the stored file is then replaced, since the new facts index
+        the new text (and a review page rendered in the chunk shows it);
+        versions that link the old file keep it.
+        """
         target = self.path(sha256)
-        if target.exists():
-            return
+        data = text.encode("utf-8")
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return
+        except FileNotFoundError:
+            pass
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.write_bytes(data)
         os.replace(tmp, target)
 
     def link_into(self, folder: Path, entries: Iterable[Entry]) -> int:

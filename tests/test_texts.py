@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.run import run
+from pipeline.texts import TextStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +42,17 @@ def test_sample_reports_text_matches_raw(tmp_path: Path) -> None:
     run(raw, out, ROOT / "rules")
     for path in raw.glob("*.txt"):
         assert (out / "text" / f"{path.name}.txt").read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_a_text_that_changed_for_the_same_bytes_replaces_the_stored_one(tmp_path: Path) -> None:
+    """Converter code changed: the same report decodes to another text, which the new facts index."""
+    store = TextStore(tmp_path / "out")
+    store.save("f" * 64, "old converter text")
+    version = tmp_path / "version.txt"
+    version.hardlink_to(store.path("f" * 64))
+    inode = store.path("f" * 64).stat().st_ino
+    store.save("f" * 64, "old converter text")
+    assert store.path("f" * 64).stat().st_ino == inode  # the same text is not written again
+    store.save("f" * 64, "new converter text\r\n")
+    assert store.path("f" * 64).read_bytes() == b"new converter text\r\n"
+    assert version.read_text(encoding="utf-8") == "old converter text"  # a published version keeps its text

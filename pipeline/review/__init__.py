@@ -13,14 +13,15 @@ Sized for 100k reports and millions of facts: the index carries no report
 text, the facts travel as numbers into dictionaries, each report's page holds
 only its own text, and the facts are read one segment at a time (memory does
 not grow with them, see `data`). The folder is written aside and swapped in,
-so a reader never sees half a review.
+so a reader never sees half a review. Report pages rendered by the chunk
+tasks are hard-linked from the page store (`pagestore`), not rendered again.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -36,24 +37,29 @@ from pipeline.review.data import (
     load,
     report_slices,
     report_text,
+    saved_text_source,
     text_path,
 )
-from pipeline.review.pages import PageStatus
+from pipeline.review.pages import PageStatus, index_page
 
 REVIEW_DIR = "review"
 FACT_CHUNK = 50_000
 ASSETS = (pages.STYLESHEET, pages.INDEX_SCRIPT, pages.REPORT_SCRIPT)
+CLEAN = PageStatus(text=True, mismatched=0)  # the status of every stored page
 
 memory.lean_arrow_pool()
 
 
-def write_review(output: Path, texts: Texts = None) -> Path:
+def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | None = None) -> Path:
     """Write OUTPUT/review from OUTPUT/facts and OUTPUT/documents; returns the index path.
 
     Report texts come from OUTPUT/text/<doc>.txt when saved there, else from
     `texts` (a mapping or a function of the `doc` path, e.g. reading raw/);
     a report without text still gets a page listing its facts, and the index
-    counts it. Raises FileNotFoundError when the output has no facts yet.
+    counts it. `pages` maps a report's `doc` to where its clean page is
+    stored (pipeline.review.pagestore): a stored page is hard-linked, not
+    rendered, and a clean page rendered here is stored there for the next
+    review. Raises FileNotFoundError when the output has no facts yet.
     """
     corpus = load(output)
     staging = output / f".{REVIEW_DIR}-{uuid.uuid4().hex[:12]}.tmp"
@@ -61,8 +67,9 @@ def write_review(output: Path, texts: Texts = None) -> Path:
         (staging / "reports").mkdir(parents=True)
         (staging / "data").mkdir()
         _copy_assets(staging / "assets")
-        statuses = _write_pages_and_data(staging, corpus, output, texts)
-        index = pages.index_page(
+        statuses = _link_pages(staging / "reports", corpus, pages or {})
+        _write_pages_and_data(staging, corpus, output, texts, pages or {}, statuses)
+        index = index_page(
             corpus.reports,
             [statuses[report.doc] for report in corpus.reports],
             corpus.facts,
@@ -77,15 +84,61 @@ def write_review(output: Path, texts: Texts = None) -> Path:
     return output / REVIEW_DIR / "index.html"
 
 
-def _write_pages_and_data(staging: Path, corpus: Corpus, output: Path, texts: Texts) -> dict[str, PageStatus]:
-    """Second pass over the facts: every report's page and the index's data files; returns the pages' status."""
-    by_doc = {report.doc: report for report in corpus.reports}
+def _link_pages(folder: Path, corpus: Corpus, stored: Mapping[str, Path]) -> dict[str, PageStatus]:
+    """Hard-link every stored page there is into `folder`; returns their status (only clean pages are stored)."""
     statuses: dict[str, PageStatus] = {}
+    for report in corpus.reports:
+        source = stored.get(report.doc)
+        if source is not None and _link(source, folder / report.page):
+            statuses[report.doc] = CLEAN
+    return statuses
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Link (or, where the file system has no hard links, copy) a stored page; False if it is not there."""
+    try:
+        os.link(source, target)
+        return True
+    except (FileNotFoundError, FileExistsError, NotADirectoryError):
+        return False  # collected, or another report's page by that name: rendered instead
+    except OSError:
+        pass  # no hard links on this file system
+    try:
+        target.write_bytes(source.read_bytes())
+    except OSError:
+        return False  # rendered instead (the rendering replaces a partial copy)
+    return True
+
+
+def _store(page: Path, target: Path) -> None:
+    """Keep a clean page rendered here in the page store too, so the next review links it."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(page, target)
+    except OSError:
+        pass  # stored meanwhile (same key, same page), or no hard links here: rendered next time
+
+
+def _write_pages_and_data(
+    staging: Path, corpus: Corpus, output: Path, texts: Texts, stored: Mapping[str, Path],
+    statuses: dict[str, PageStatus],
+) -> None:
+    """Second pass over the facts: every report's page not linked yet and the index's data files.
+
+    Adds each rendered page's status to `statuses`.
+    """
+    by_doc = {report.doc: report for report in corpus.reports}
+    linked = set(statuses)
 
     def write_page(doc: str, facts: list[dict[str, Any]]) -> None:
         report = by_doc[doc]
-        html, statuses[doc] = pages.report_page(report, facts, report_text(output, doc, texts))
-        (staging / "reports" / report.page).write_text(html, encoding="utf-8")
+        text = report_text(output, doc, texts)
+        html, statuses[doc] = pages.report_page(report, facts, text)
+        page = staging / "reports" / report.page
+        page.unlink(missing_ok=True)  # a linked page of the same name: never write through to the store
+        page.write_text(html, encoding="utf-8")
+        if doc in stored and statuses[doc] == CLEAN and text.source == saved_text_source(doc):
+            _store(page, stored[doc])  # what the chunk would have stored: a text from `texts` is not
 
     data = staging / "data"
     reports = [[r.doc, r.page] for r in corpus.reports]
@@ -105,7 +158,7 @@ def _write_pages_and_data(staging: Path, corpus: Corpus, output: Path, texts: Te
             number += 1
 
     for batch in fact_batches(corpus):
-        for doc, facts in report_slices(batch):
+        for doc, facts in report_slices(batch, skip=linked):
             write_page(doc, facts)
         write_chunks(chunks.add(batch))
         del batch
@@ -114,7 +167,6 @@ def _write_pages_and_data(staging: Path, corpus: Corpus, output: Path, texts: Te
     for report in corpus.reports:
         if report.doc not in statuses:  # in the documents table, without facts
             write_page(report.doc, [])
-    return statuses
 
 
 def _chunk_name(number: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,24 +95,27 @@ def load(output: Path) -> Corpus:
         total += table.num_rows
     reports: list[Report] = []
     for doc in sorted(set(rows) | set(counts)):
-        row = rows.get(doc, {})
         first, count, first_id = counts.get(doc, (0, 0, doc))
-        doc_id = row.get("doc_id") or first_id
-        published = row.get("published")
-        reports.append(
-            Report(
-                doc=doc,
-                doc_id=doc_id,
-                page=page_name(doc_id),
-                title=row.get("title"),
-                published=published.isoformat() if published is not None else None,
-                characters=row.get("characters"),
-                facts=count,
-                first=first,
-            )
-        )
+        reports.append(document_report(doc, rows.get(doc, {}), count, first, first_id))
     dicts = {name: sorted(values[name]) for name in CATEGORICAL}
     return Corpus(reports=tuple(reports), facts=total, dicts=dicts, groups=groups, tally=tally)
+
+
+def document_report(doc: str, row: Mapping[str, Any], facts: int, first: int = 0,
+                    first_id: str | None = None) -> Report:
+    """A report's index row from its documents row ({} if none): the one shape the review and a chunk render."""
+    doc_id = row.get("doc_id") or (doc if first_id is None else first_id)
+    published = row.get("published")
+    return Report(
+        doc=doc,
+        doc_id=doc_id,
+        page=page_name(doc_id),
+        title=row.get("title"),
+        published=published.isoformat() if published is not None else None,
+        characters=row.get("characters"),
+        facts=facts,
+        first=first,
+    )
 
 
 def _dataset(path: Path) -> Path:
@@ -208,10 +211,15 @@ def _doc_slices(facts: pa.Table) -> dict[str, tuple[int, int]]:
     return {names[codes[s]]: (int(s), int(e - s)) for s, e in zip(starts, ends)}
 
 
-def report_slices(batch: pa.Table) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(doc, its facts as row dicts in text order) for every report of a sorted batch."""
+def report_slices(batch: pa.Table, skip: Container[str] = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(doc, its facts as row dicts in text order) for every report of a sorted batch not in `skip`.
+
+    Reports whose page is linked from the page store are skipped: their rows
+    are never turned into Python objects.
+    """
     for doc, (first, count) in _doc_slices(batch).items():
-        yield doc, batch.slice(first, count).to_pylist()
+        if doc not in skip:
+            yield doc, batch.slice(first, count).to_pylist()
 
 
 def page_name(doc_id: str) -> str:
@@ -226,13 +234,25 @@ def text_path(output: Path, doc: str) -> Path:
     return output / TEXT_DIR / f"{doc}.txt"
 
 
+def saved_text_source(doc: str) -> str:
+    """How a page names a saved text: relative to the output folder, so a page is the same
+    whichever way the output's path was spelled (and a page rendered in a chunk equals the review's)."""
+    return f"{TEXT_DIR}/{doc}.txt"
+
+
 def report_text(output: Path, doc: str, texts: Texts) -> ReportText:
-    """The saved text if there is one, else the `texts` argument's; never raises for one report."""
+    """The saved text if there is one, else the `texts` argument's; never raises for one report.
+
+    The saved text is read with its line ends as written (a CR LF stays two
+    characters): fact offsets index the text as decoded, not as universal
+    newlines would fold it.
+    """
     base = (output / TEXT_DIR).resolve()
     saved = text_path(output, doc)
     if saved.resolve().is_relative_to(base) and saved.is_file():
         try:
-            return ReportText(saved.read_text(encoding="utf-8"), str(saved))
+            with open(saved, encoding="utf-8", newline="") as handle:
+                return ReportText(handle.read(), saved_text_source(doc))
         except (OSError, UnicodeDecodeError) as exc:
             return ReportText(None, f"cannot read {saved}: {exc}")
     if texts is None:

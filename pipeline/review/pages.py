@@ -23,6 +23,8 @@ LEGEND = '<p class="legend">' + "".join(
     f'<mark class="fact t-{kind}">{kind}</mark> ' for kind in ("level", "change", "share", "rank", "target")
 ) + "</p>"
 FACT_FIELDS = ("value", "unit", "metric", "region", "period", "type", "qualifier", "rule", "dimension")
+# The fact columns a report page reads (a subset of data.FACT_COLUMNS).
+PAGE_COLUMNS = ("start", "end", "text", *FACT_FIELDS)
 
 
 @dataclass(frozen=True)
