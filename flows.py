@@ -50,7 +50,10 @@ from pipeline.run import ChunkOutcome, RunSummary, RunWriter
 from pipeline.state import Catalogue, ChunkJob, Plan, RunContext, plan_run
 from prefect_server import shared_server
 
-IN_FLIGHT_PER_WORKER = 2  # chunk tasks submitted ahead per worker: one running, one queued
+# Chunk tasks submitted ahead per worker. Outcomes are collected in plan order and a chunk
+# may hold 4x the average reports: with fewer ahead, the other workers run out of
+# submitted chunks while one works through a long chunk.
+IN_FLIGHT_PER_WORKER = 4
 REMOTE_WORKERS = 16  # a remote Dask cluster's size when --workers does not say it
 
 # No Prefect cache on these tasks: the content-addressed segments under
@@ -122,7 +125,7 @@ def extract_reports(
     `processes` is how many worker processes extract chunks on this machine
     (0: one per core); with 1 a chunk is extracted where its task runs: in
     this process, or on a Dask worker. `in_flight` bounds the chunk tasks
-    submitted and not yet collected (0: two per worker process): each holds
+    submitted and not yet collected (0: four per worker process): each holds
     its job and then its outcome in this process, so submitting every chunk
     at once would cost memory in proportion to the corpus.
     """

@@ -205,6 +205,10 @@ class RunWriter:
         self._staged.abort()
 
     def __enter__(self) -> Self:
+        # The plan and the imported modules live through the run: keep them out
+        # of the collection `add` runs after every chunk (~0.3 s a pass, 100 s at 1 GB).
+        self._long_lived = memory.long_lived()
+        self._long_lived.__enter__()
         return self
 
     def __exit__(
@@ -213,8 +217,11 @@ class RunWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._staged.committed:
-            self.abort()
+        try:
+            if not self._staged.committed:
+                self.abort()
+        finally:
+            self._long_lived.__exit__(exc_type, exc, tb)
 
 
 def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> None:
