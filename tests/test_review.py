@@ -10,14 +10,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import html
+
 import lxml.html
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pipeline.review
 from pipeline.records import Fact
 from pipeline.review import REVIEW_DIR, text_path, write_review
 from pipeline.review.data import fact_groups
-from pipeline.review.pages import highlight, script_json
+from pipeline.review.pages import escape, highlight, script_json
 from pipeline.store import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -348,3 +352,9 @@ def test_browser_pages_through_many_facts(tmp_path: Path) -> None:
     assert len(dom.xpath('//table[@id="facts-table"]/tbody/tr')) == 100
     assert "page 1 of 3" in dom.get_element_by_id("pager").text_content()
     assert (out / REVIEW_DIR / "reports" / "big.html").is_file()  # a report known only from its facts
+
+
+@given(st.text(alphabet=st.sampled_from("ab专利&<>\"'; \n#x27")), st.booleans())
+def test_escape_is_html_escape(text: str, quote: bool) -> None:
+    """The shortcut for strings without markup characters changes nothing."""
+    assert escape(text, quote) == html.escape(text, quote)

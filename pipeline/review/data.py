@@ -31,7 +31,7 @@ DOCUMENTS_DIR = "documents"
 
 # Shown in the index's facts table; categorical ones travel as dictionary indices.
 CATEGORICAL = ("unit", "metric", "region", "period", "type", "qualifier", "rule")
-FACT_COLUMNS = ("doc", "doc_id", "start", "end", "text", "value", *CATEGORICAL, "dimension", "sentence")
+FACT_COLUMNS = ("doc", "doc_id", "start", "end", "text", "value", *CATEGORICAL, "dimension")
 # What the first pass reads: no mention or sentence text.
 SUMMARY_COLUMNS = ("doc", "doc_id", "start", "value", *CATEGORICAL)
 DOCUMENT_COLUMNS = ("doc_id", "file", "title", "published", "characters", "facts")

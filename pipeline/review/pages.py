@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+import re
+from html import escape as _html_escape
 from typing import Any
 
 from pipeline.review.data import Report, ReportText
@@ -25,6 +26,14 @@ LEGEND = '<p class="legend">' + "".join(
 FACT_FIELDS = ("value", "unit", "metric", "region", "period", "type", "qualifier", "rule", "dimension")
 # The fact columns a report page reads (a subset of data.FACT_COLUMNS).
 PAGE_COLUMNS = ("start", "end", "text", *FACT_FIELDS)
+
+
+_MARKUP = re.compile(r"[&<>\"']")  # what html.escape replaces
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """html.escape, returning most strings (no markup characters) without its five replaces."""
+    return _html_escape(text, quote) if _MARKUP.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -149,14 +158,15 @@ def report_page(report: Report, facts: Sequence[dict[str, Any]], text: ReportTex
 
 
 def _fact_row(k: int, fact: dict[str, Any], bad: bool) -> str:
-    cells = [fact["text"], _value(fact["value"]), fact["unit"], fact["metric"], fact["region"],
-             fact["period"], fact["type"]]
-    classes = ["", ' class="num"', "", "", "", "", ""]
-    tds = "".join(
-        f"<td{kind}>{escape(str(c)) if c is not None else '—'}</td>" for kind, c in zip(classes, cells)
-    )
     marked = ' class="bad"' if bad else ""
-    return f'<tr data-k="{k}"{marked}><td><a href="#f{k}">{k + 1}</a></td>{tds}</tr>'
+    return (f'<tr data-k="{k}"{marked}><td><a href="#f{k}">{k + 1}</a></td><td>{_cell(fact["text"])}</td>'
+            f'<td class="num">{escape(_value(fact["value"]))}</td><td>{_cell(fact["unit"])}</td>'
+            f'<td>{_cell(fact["metric"])}</td><td>{_cell(fact["region"])}</td><td>{_cell(fact["period"])}</td>'
+            f'<td>{_cell(fact["type"])}</td></tr>')
+
+
+def _cell(value: object) -> str:
+    return escape(str(value)) if value is not None else "—"
 
 
 def _value(value: float | int | None) -> str:
