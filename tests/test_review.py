@@ -13,6 +13,7 @@ from typing import Any
 import html
 
 import lxml.html
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 import pipeline.review
 from pipeline.records import Fact
 from pipeline.review import REVIEW_DIR, text_path, write_review
-from pipeline.review.data import fact_groups
+from pipeline.review.data import _number, _numbers, fact_groups
 from pipeline.review.pages import escape, highlight, script_json
 from pipeline.store import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
 
@@ -358,3 +359,13 @@ def test_browser_pages_through_many_facts(tmp_path: Path) -> None:
 def test_escape_is_html_escape(text: str, quote: bool) -> None:
     """The shortcut for strings without markup characters changes nothing."""
     assert escape(text, quote) == html.escape(text, quote)
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-2**60, 2**60).map(float))))
+def test_numbers_in_bulk_are_numbers_one_by_one(values: list[float | None]) -> None:
+    """The bulk form the index's data files use gives each value as `_number` does, type included."""
+    column = pa.chunked_array([pa.array(values, pa.float64())])
+    bulk = _numbers(column)
+    single = [_number(v) for v in values]
+    assert [(type(v), v) for v in bulk] == [(type(v), v) for v in single]

@@ -162,7 +162,7 @@ def _write_pages_and_data(
             write_page(doc, facts)
         write_chunks(chunks.add(batch))
         del batch
-        memory.release()  # one group's facts at a time
+        memory.release(cycles=False)  # one group's facts at a time (and no cycles made)
     write_chunks(chunks.rest())
     for report in corpus.reports:
         if report.doc not in statuses:  # in the documents table, without facts

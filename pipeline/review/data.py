@@ -133,7 +133,7 @@ def _files(folder: Path) -> list[Path]:
 def _read(path: Path, columns: tuple[str, ...]) -> pa.Table:
     """A whole dataset: the documents, a row per report and no text."""
     try:
-        return pq.read_table(path, columns=list(columns))
+        return pq.read_table(path, columns=list(columns), use_threads=False)  # see _read_group
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"{path}: cannot read the Parquet dataset: {exc}") from exc
 
@@ -186,7 +186,9 @@ def _text(value: str | bytes) -> str:
 def _read_group(group: tuple[Path, ...], columns: tuple[str, ...]) -> pa.Table:
     """One group's facts, sorted by report and offset."""
     try:
-        tables = [pq.read_table(path, columns=list(columns)) for path in group]
+        # One thread: Arrow's reader threads each keep their own allocator arena, and at
+        # 1 GB the review process held ~120 MB more for it; the files are small anyway.
+        tables = [pq.read_table(path, columns=list(columns), use_threads=False) for path in group]
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"{group[0].parent}: cannot read the Parquet dataset: {exc}") from exc
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
@@ -296,7 +298,7 @@ class FactChunks:
             self._buffer["report"] += report_of[start:stop].tolist()
             self._buffer["k"] += position[start:stop].tolist()
             self._buffer["text"] += batch["text"].slice(start, stop - start).to_pylist()
-            self._buffer["value"] += [_number(v) for v in batch["value"].slice(start, stop - start).to_pylist()]
+            self._buffer["value"] += _numbers(batch["value"].slice(start, stop - start))
             for name in CATEGORICAL:
                 self._buffer[name] += codes[name].slice(start, stop - start).to_pylist()
             while len(self._buffer["report"]) >= self._rows:
@@ -311,6 +313,17 @@ class FactChunks:
         chunk = {name: values[:rows] for name, values in self._buffer.items()}
         self._buffer = {name: values[rows:] for name, values in self._buffer.items()}
         return chunk
+
+
+def _numbers(values: pa.ChunkedArray) -> list[float | int | None]:
+    """`_number` of each value, in bulk: one by one it took ~7 s for the 3.9M facts of 1 GB."""
+    floats = np.asarray(values.to_numpy(), dtype=np.float64)  # nulls are NaN
+    out = floats.astype(object)
+    finite = np.isfinite(floats)
+    integral = finite & (np.floor(floats) == floats) & (np.abs(floats) < 2**53)
+    out[integral] = floats[integral].astype(np.int64).astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 def _number(value: float | None) -> float | int | None:
