@@ -10,10 +10,10 @@ with the facts (a reader never sees a text from another version).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipeline.contentstore import ContentStore, link_or_copy
 from pipeline.state import Entry
 
 STORE = Path(".state") / "text"
@@ -25,14 +25,11 @@ def text_file(doc: str) -> str:
     return f"{doc}.txt"
 
 
-class TextStore:
+class TextStore(ContentStore):
     """Texts by report hash, written once, linked into versions, collected when unused."""
 
     def __init__(self, output: Path) -> None:
-        self.root = output / STORE
-
-    def path(self, sha256: str) -> Path:
-        return self.root / f"{sha256}.txt"
+        super().__init__(output / STORE, ".txt")
 
     def save(self, sha256: str, text: str) -> None:
         """Store a report's text unless the same text is stored already.
@@ -49,10 +46,7 @@ class TextStore:
                 return
         except FileNotFoundError:
             pass
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        self.write(sha256, data)
 
     def link_into(self, folder: Path, entries: Iterable[Entry]) -> int:
         """Link every entry's text into `folder` (a version's text/); returns how many were missing."""
@@ -62,25 +56,11 @@ class TextStore:
             target = folder / text_file(entry.file)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(source, target)
+                link_or_copy(source, target)
             except FileExistsError:
                 pass
             except FileNotFoundError:
                 missing += 1  # an output written before texts were saved: rerun with --full
-            except OSError:
-                target.write_bytes(source.read_bytes())  # no hard links on this file system
         if missing:
             log.warning("%d report texts are not stored yet; `python flows.py --full` saves them", missing)
         return missing
-
-    def collect(self) -> int:
-        """Remove stored texts that no version links to any more."""
-        removed = 0
-        if not self.root.is_dir():
-            return 0
-        for path in self.root.iterdir():
-            if path.name.endswith(".txt") and path.stat().st_nlink > 1:
-                continue
-            path.unlink(missing_ok=True)
-            removed += 1
-        return removed

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import memory
+from pipeline.contentstore import link_or_copy
 from pipeline.review import pages
 from pipeline.review.data import (
     Corpus,
@@ -95,18 +96,15 @@ def _link_pages(folder: Path, corpus: Corpus, stored: Mapping[str, Path]) -> dic
 
 
 def _link(source: Path, target: Path) -> bool:
-    """Link (or, where the file system has no hard links, copy) a stored page; False if it is not there."""
+    """Link (or copy) a stored page; False if it cannot be had, and the page is rendered instead.
+
+    That is: collected, another report's page by that name, or a failed copy
+    (the rendering replaces a partial one).
+    """
     try:
-        os.link(source, target)
-        return True
-    except (FileNotFoundError, FileExistsError, NotADirectoryError):
-        return False  # collected, or another report's page by that name: rendered instead
+        link_or_copy(source, target)
     except OSError:
-        pass  # no hard links on this file system
-    try:
-        target.write_bytes(source.read_bytes())
-    except OSError:
-        return False  # rendered instead (the rendering replaces a partial copy)
+        return False
     return True
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from pipeline.contentstore import ContentStore
 from pipeline.review.data import ReportText, document_report, saved_text_source
 from pipeline.review.pages import PAGE_COLUMNS, report_page
 
@@ -60,37 +60,17 @@ def clean_page(document: Mapping[str, Any], facts: pa.Table, text: str) -> str |
     return html if status.text and not status.mismatched else None
 
 
-class PageStore:
-    """Pages by page key, written once, linked into reviews, collected when no review links them."""
+class PageStore(ContentStore):
+    """Pages by page key, written once, linked into reviews, collected when no review links them.
+
+    Collect only after the review is written: a page stored by this run is
+    linked by nothing until then.
+    """
 
     def __init__(self, output: Path) -> None:
-        self.root = output / STORE
-
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.html"
+        super().__init__(output / STORE, ".html")
 
     def save(self, key: str, html: str) -> None:
         """Store a page unless it is stored already (same key, same page)."""
-        target = self.path(key)
-        if target.exists():
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(html, encoding="utf-8")  # as the review writes a page it renders
-        os.replace(tmp, target)
-
-    def collect(self) -> int:
-        """Remove stored pages no review links to any more (and leftover temporary files).
-
-        Only after the review is written: a page stored by this run is linked
-        by nothing until then.
-        """
-        removed = 0
-        if not self.root.is_dir():
-            return 0
-        for path in self.root.iterdir():
-            if path.name.endswith(".html") and path.stat().st_nlink > 1:
-                continue
-            path.unlink(missing_ok=True)
-            removed += 1
-        return removed
+        if not self.path(key).exists():
+            self.write(key, html.encode("utf-8"))  # as the review writes a page it renders
