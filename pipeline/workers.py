@@ -18,7 +18,6 @@ process extracts.
 from __future__ import annotations
 
 import importlib.abc
-import os
 import queue
 import signal
 import socket
@@ -27,16 +26,14 @@ import sys
 import threading
 import traceback
 from multiprocessing.connection import Connection
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from pipeline import memory
+from pipeline import memory, spawn
 from pipeline.chunks import ChunkOutcome, process_chunk
 from pipeline.rules import Rules
 from pipeline.state import ChunkJob, RunContext
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STOP_SECONDS = 10.0  # a worker asked to stop after its chunk gets this long before it is killed
 _active: ChunkWorkers | None = None
 
@@ -54,11 +51,10 @@ class _Worker:
 
     def __init__(self, rules: Rules) -> None:
         parent, child = socket.socketpair()
-        path = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
         with child:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.workers", str(child.fileno())],
-                pass_fds=[child.fileno()], env={**os.environ, "PYTHONPATH": path},
+                spawn.command("workers", str(child.fileno())), pass_fds=[child.fileno()],
+                env=spawn.environment(),
             )
         self.conn = Connection(parent.detach())
         self.conn.send(rules)

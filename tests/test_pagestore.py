@@ -13,6 +13,8 @@ import pytest
 import pipeline.extract
 import pipeline.review.pages
 import pipeline.rules
+import pipeline.run
+import pipeline.views
 from pipeline.parquet import document_row, documents_table, facts_table
 from pipeline.records import Document, Fact
 from pipeline.review import REVIEW_DIR, pagestore, write_review
@@ -112,7 +114,12 @@ def test_stored_pages_equal_the_pages_the_review_renders(tmp_path: Path, monkeyp
 
 @pytest.fixture()
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The reports whose page the review renders itself (the chunks render through pagestore's import)."""
+    """The reports whose page the review renders itself (the chunks render through pagestore's import).
+
+    Runs build their views in this process here, where the recorder sees them
+    (test_views checks that the child process writes the same review).
+    """
+    monkeypatch.setattr(pipeline.run, "write_views_apart", pipeline.views.write_views)
     docs: list[str] = []
     render = pipeline.review.pages.report_page
 

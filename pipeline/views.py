@@ -1,0 +1,77 @@
+"""The views over a published version: the review site and the DuckDB database.
+
+They are derived from the published Parquet and rebuilt after a run that
+changed something. `write_views_apart` builds them in a process of their own
+(`python -m pipeline.views OUTPUT`, the report pages to link on stdin as
+JSON): the run's process still holds its plan, its entries and a heap shaped
+by thousands of chunk outcomes, and the review reads every fact again, so
+built in place their peaks added up (a 1 GB run's flow process: ~385 MB after
+its chunks, over 750 MB while publishing). A fresh process starts from the
+package's imports and gives everything back when it exits.
+
+A view that fails is logged and leaves the facts as published, in either
+process; so does a child that dies (killed, out of memory).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from pipeline import memory, spawn
+from pipeline.analyst import write_duckdb
+from pipeline.review import write_review
+
+log = logging.getLogger(__name__)
+STDERR_TAIL = 4000  # characters of a failed child's output repeated in the log
+
+
+def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> bool:
+    """Build the views in this process; False if one failed (logged with its traceback).
+
+    `pages` maps reports to their stored review pages
+    (pipeline.review.pagestore), linked instead of rendered.
+    """
+    views: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("review page", lambda: write_review(output, pages=pages)),
+        ("DuckDB views", lambda: write_duckdb(output)),
+    )
+    ok = True
+    for name, build in views:
+        memory.release()  # what the caller freed, before the views read the facts again
+        try:
+            build()
+        except Exception:  # noqa: BLE001 - a view must not sink a published run
+            log.exception("could not write the %s under %s", name, output)
+            ok = False
+    memory.release()
+    return ok
+
+
+def write_views_apart(output: Path, pages: Mapping[str, Path] | None = None) -> bool:
+    """Build the views in a child process; False if one failed or the child died (logged)."""
+    payload = json.dumps(None if pages is None else {doc: str(path) for doc, path in pages.items()})
+    done = subprocess.run(spawn.command("views", str(output)), input=payload, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", env=spawn.environment(), check=False)
+    if done.returncode != 0:
+        log.error("could not write the views under %s (view process exited with code %d):\n%s",
+                  output, done.returncode, done.stderr[-STDERR_TAIL:].rstrip() or "(no output)")
+        return False
+    if done.stderr.strip():  # warnings of a build that succeeded
+        log.warning("views under %s:\n%s", output, done.stderr[-STDERR_TAIL:].rstrip())
+    return True
+
+
+def main(argv: list[str]) -> int:
+    """`python -m pipeline.views OUTPUT`, the pages mapping (JSON, or null) on stdin."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    raw: dict[str, str] | None = json.load(sys.stdin)
+    pages = None if raw is None else {doc: Path(path) for doc, path in raw.items()}
+    return 0 if write_views(Path(argv[0]), pages) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
