@@ -167,10 +167,14 @@ def why(member: Member, manifest: Manifest, rules_version: str, code_version: st
 
 @dataclass(frozen=True)
 class Member:
-    """A report found under raw, with its key and its entry in the previous state."""
+    """A report found under raw, with its key and its entry in the previous state.
+
+    `file` is its path under raw (the file is `raw / file`): the flow holds a
+    member per report through the run, and a Path object besides cost
+    290-430 bytes each, 20-29 MB at 70,000 reports.
+    """
 
     file: str
-    path: Path
     size: int
     mtime_ns: int
     inode: int
@@ -292,7 +296,7 @@ def plan_run(raw: Path, output: Path, paths: Sequence[Path], catalogue: Catalogu
             continue
         title, published = entries[file] = catalogue_entry(catalogue, file)
         key = report_key(code, rules_version, file, sha, title, published)
-        members.append(Member(file, path, stat.st_size, stat.st_mtime_ns, stat.st_ino, sha, key,
+        members.append(Member(file, stat.st_size, stat.st_mtime_ns, stat.st_ino, sha, key,
                               manifest.entries.get(file)))
     jobs = []
     for index, group in enumerate(chunk(members, chunk_size)):
