@@ -26,6 +26,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline import memory
+
+if __name__ == "__main__":
+    memory.keep_pandas_out()  # before pipeline.cli imports pyarrow.dataset, which loads it
+
 from pipeline import cli
 
 if __name__ == "__main__" and sys.argv[1:2] and sys.argv[1] in cli.COMMANDS:

@@ -11,6 +11,7 @@ trimmed after each fact group), the same at 20 MB (worker peaks within
 ARROW_DEFAULT_MEMORY_POOL chooses a pool); `release` asks both Arrow's
 pool and glibc to hand back what is free now, after each chunk;
 `long_lived` keeps the objects a run holds throughout out of those passes.
+`keep_pandas_out` saves the ~50 MB of pandas that pyarrow loads to no use.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import importlib.abc
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -88,3 +91,26 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):
         return None
     return trim
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """Refuses pandas: see `keep_pandas_out`."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError("pandas is kept out of the pipeline's processes "
+                                      "(pipeline.memory.keep_pandas_out)", name=name)
+
+
+def keep_pandas_out() -> None:
+    """Refuse to import pandas from now on in this process, unless it is loaded already.
+
+    pyarrow imports pandas (~50 MB) the first time it builds an array or
+    loads pyarrow.dataset, only to ask whether an input is a DataFrame; the
+    pipeline never has one, and pyarrow and DuckDB take its absence as
+    "not installed". For the processes a run starts (the flow's, its workers,
+    the views): a library that imports this package keeps pandas.
+    """
+    if "pandas" in sys.modules or any(isinstance(finder, _NoPandas) for finder in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _NoPandas())

@@ -74,4 +74,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    memory.keep_pandas_out()
     sys.exit(main(sys.argv[1:]))

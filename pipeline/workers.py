@@ -17,7 +17,6 @@ process extracts.
 """
 from __future__ import annotations
 
-import importlib.abc
 import queue
 import signal
 import socket
@@ -175,16 +174,7 @@ def serve(conn: Connection) -> None:
                 return
 
 
-class _NoPandas(importlib.abc.MetaPathFinder):
-    """Refuses pandas in a worker: pyarrow imports it (~50 MB) the first time it builds an
-    array, only to ask whether its input is a pandas object, and a worker never has one."""
-
-    def find_spec(self, name: str, path: object, target: object = None) -> None:
-        if name.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError("pandas is not loaded in extraction workers (pipeline.workers)", name=name)
-
-
 if __name__ == "__main__":
-    sys.meta_path.insert(0, _NoPandas())
+    memory.keep_pandas_out()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the flow's to handle: it stops the workers
     serve(Connection(int(sys.argv[1])))

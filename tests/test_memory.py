@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from pipeline import memory
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Node:
@@ -31,3 +37,26 @@ def test_release_frees_cycles() -> None:
     Node()
     memory.release()
     assert not any(isinstance(o, Node) for o in gc.get_objects())
+
+
+def _python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return done.stdout.strip()
+
+
+def test_pandas_is_kept_out_and_pyarrow_still_works() -> None:
+    """pyarrow.dataset loads pandas at import; once it is kept out, datasets and arrays work without it."""
+    code = ("import sys; from pipeline import memory; memory.keep_pandas_out(); "
+            "import pyarrow as pa, pyarrow.dataset as ds; "
+            "print(ds.dataset(pa.table({'a': [1, 2]})).to_table().num_rows, 'pandas' in sys.modules)")
+    assert _python(code) == "2 False"
+    assert _python(code.replace("memory.keep_pandas_out(); ", "")) == "2 True"  # what it saves
+
+
+def test_pandas_already_loaded_is_left_alone() -> None:
+    """A process that uses pandas (a test, an analyst's script) keeps it: no finder goes in."""
+    code = ("import sys, pandas; from pipeline import memory; memory.keep_pandas_out(); "
+            "print(any(isinstance(f, memory._NoPandas) for f in sys.meta_path))")
+    assert _python(code) == "False"
+    assert _python(code.replace("import sys, pandas;", "import sys;")) == "True"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import workers
+from pipeline import memory, workers
 from pipeline.chunks import process_chunk
 from pipeline.run import discover
 from pipeline.rules import Rules
@@ -112,9 +112,8 @@ def test_a_worker_extracts_without_loading_pandas(tmp_path: Path, rules: Rules) 
         (pid,) = pool.pids()
         maps = Path(f"/proc/{pid}/maps").read_text(encoding="utf-8")
     assert "/pyarrow/" in maps and "/pandas/" not in maps
-    finder = workers._NoPandas()
-    with pytest.raises(ModuleNotFoundError, match="not loaded in extraction workers"):
-        finder.find_spec("pandas.core", None)
+    with pytest.raises(ModuleNotFoundError, match="kept out of the pipeline's processes"):
+        memory._NoPandas().find_spec("pandas.core", None)
 
 
 def _alive(pid: int) -> bool:
