@@ -26,9 +26,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline import memory
+if __name__ == "__main__":  # a run's own process (pipeline.memory says why)
+    # Arrow reads its allocator from the environment once, when pyarrow is imported.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    from pipeline import memory
 
-if __name__ == "__main__":
     memory.keep_pandas_out()  # before pipeline.cli imports pyarrow.dataset, which loads it
 
 from pipeline import cli

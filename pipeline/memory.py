@@ -8,7 +8,13 @@ run peaked at 706 MB with it and at 462 MB with the system allocator (glibc,
 trimmed after each fact group), the same at 20 MB (worker peaks within
 10 MB). glibc's malloc keeps freed heap pages until asked.
 `lean_arrow_pool` makes Arrow allocate with the system allocator (unless
-ARROW_DEFAULT_MEMORY_POOL chooses a pool); `release` asks both Arrow's
+ARROW_DEFAULT_MEMORY_POOL chooses a pool) where pyarrow passes its pool; Arrow's
+own C++ code (the Parquet reader's buffers) takes the pool that variable
+named when pyarrow was imported, mimalloc by default, which kept 118 MB
+resident in a 1 GiB reservation while the review read a 1 GB run's facts
+(pool counters at 0). So the processes a run starts get the variable
+(`SYSTEM_POOL_ENVIRONMENT`: flows.py sets it for itself, `spawn` for its
+children); `release` asks both Arrow's
 pool and glibc to hand back what is free now, after each chunk;
 `long_lived` keeps the objects a run holds throughout out of those passes.
 `keep_pandas_out` saves the ~50 MB of pandas that pyarrow loads to no use.
@@ -28,6 +34,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+SYSTEM_POOL_ENVIRONMENT = {POOL_VARIABLE: "system"}  # read once, when pyarrow is imported
 
 
 def lean_arrow_pool() -> None:

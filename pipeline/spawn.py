@@ -3,13 +3,17 @@
 Worker processes (`workers`) and the views (`views`) run apart from the
 process that starts them. The child must import this package even when it
 runs from a checkout that was never installed, so the checkout's root goes
-first on its PYTHONPATH.
+first on its PYTHONPATH. It also starts with Arrow's system allocator (see
+`memory.SYSTEM_POOL_ENVIRONMENT`), which only the environment can choose
+for all of Arrow.
 """
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+from pipeline import memory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +24,7 @@ def command(module: str, *args: str) -> list[str]:
 
 
 def environment() -> dict[str, str]:
-    """This process's environment, with the package's root first on PYTHONPATH."""
+    """This process's environment, with the package's root first on PYTHONPATH
+    and Arrow's system allocator unless the environment names another."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path}
+    return {**memory.SYSTEM_POOL_ENVIRONMENT, **os.environ, "PYTHONPATH": path}

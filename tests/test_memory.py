@@ -1,4 +1,4 @@
-"""pipeline.memory: what a run holds throughout is left out of the collector's passes, then given back."""
+"""pipeline.memory: what a run holds throughout skips the collector; pandas kept out; children get the system allocator."""
 from __future__ import annotations
 
 import gc
@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline import memory
+import pytest
+
+from pipeline import memory, spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +62,16 @@ def test_pandas_already_loaded_is_left_alone() -> None:
             "print(any(isinstance(f, memory._NoPandas) for f in sys.meta_path))")
     assert _python(code) == "False"
     assert _python(code.replace("import sys, pandas;", "import sys;")) == "True"
+
+
+def test_children_start_with_the_system_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow's C++ code takes the pool named when pyarrow loads: the environment must say it."""
+    code = "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    monkeypatch.delenv(memory.POOL_VARIABLE, raising=False)
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=spawn.environment())
+    assert child.stdout.strip() == "system"
+    monkeypatch.setenv(memory.POOL_VARIABLE, "mimalloc")  # the user's choice stands
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=spawn.environment())
+    assert child.stdout.strip() == "mimalloc"
