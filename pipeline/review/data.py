@@ -79,10 +79,7 @@ def load(output: Path) -> Corpus:
     facts_dir, documents_dir = _dataset(output / FACTS_DIR), _dataset(output / DOCUMENTS_DIR)
     groups = fact_groups(facts_dir)
     documents = _read(documents_dir, DOCUMENT_COLUMNS)
-    # Column lists, not a dict per row: 70,000 row dicts outlived the scan below
-    # in memory pymalloc could not give back (the review of a 1 GB run).
-    columns = {name: documents.column(name).to_pylist() for name in documents.column_names}
-    where = {file: i for i, file in enumerate(columns["file"])}
+    rows = {row["file"]: row for row in documents.to_pylist()}
     del documents
     values: dict[str, set[Any]] = {name: set() for name in CATEGORICAL}
     counts: dict[str, tuple[int, int, str]] = {}  # doc -> (first row, row count, doc_id of the first)
@@ -97,12 +94,9 @@ def load(output: Path) -> Corpus:
         tally.add(table)
         total += table.num_rows
     reports: list[Report] = []
-    for doc in sorted(where.keys() | counts.keys()):
+    for doc in sorted(set(rows) | set(counts)):
         first, count, first_id = counts.get(doc, (0, 0, doc))
-        i = where.get(doc)
-        row = {} if i is None else {name: values[i] for name, values in columns.items()}
-        reports.append(document_report(doc, row, count, first, first_id))
-    del columns, where
+        reports.append(document_report(doc, rows.get(doc, {}), count, first, first_id))
     dicts = {name: sorted(values[name]) for name in CATEGORICAL}
     return Corpus(reports=tuple(reports), facts=total, dicts=dicts, groups=groups, tally=tally)
 
