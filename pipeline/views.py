@@ -6,7 +6,7 @@ changed something. `write_views_apart` builds them in a process of their own
 JSON): the run's process still holds its plan, its entries and a heap shaped
 by thousands of chunk outcomes, and the review reads every fact again, so
 built in place their peaks added up (a 1 GB run's flow process: ~385 MB after
-its chunks, over 750 MB while publishing). A fresh process starts from the
+its chunks, 931 MB at its peak while publishing). A fresh process starts from the
 package's imports and gives everything back when it exits.
 
 A view that fails is logged and leaves the facts as published, in either
