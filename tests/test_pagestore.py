@@ -95,8 +95,16 @@ def store_files(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_ino for p in (out / pagestore.STORE).iterdir()}
 
 
-def test_stored_pages_equal_the_pages_the_review_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the sample reports (and one with CR LF line ends), however the output path is spelled."""
+@pytest.mark.parametrize("limits", [None, (3000, 40)], ids=["whole", "cut"])
+def test_stored_pages_equal_the_pages_the_review_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: tuple[int, int] | None
+) -> None:
+    """On the sample reports (and one with CR LF line ends), however the output path is spelled;
+    and with pages cut to their first characters and facts, as a very long report's is."""
+    if limits is not None:
+        monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", limits[0])
+        monkeypatch.setattr(pipeline.review.pages, "PAGE_FACTS_MAX", limits[1])
+        monkeypatch.setattr(pagestore, "PAGE_FACTS_MAX", limits[1])
     raw = Path(shutil.copytree(ROOT / "raw", tmp_path / "raw"))
     (raw / "crlf.txt").write_bytes(CRLF.encode("utf-8"))
     out = tmp_path / "out"
@@ -109,6 +117,7 @@ def test_stored_pages_equal_the_pages_the_review_renders(tmp_path: Path, monkeyp
     rendered = {doc: path.read_bytes() for doc, path in review_pages(out).items()}
     assert rendered == stored
     assert set(statuses(out).values()) == {"ok"}  # CR LF kept: the offsets slice the saved text
+    assert sum(b'id="cut"' in page for page in stored.values()) == (0 if limits is None else 5)
     assert b"text: text/crlf.txt.txt" in stored["crlf.txt"]
 
 
@@ -237,3 +246,30 @@ def test_review_code_version_hashes_the_review_sources(monkeypatch: pytest.Monke
     with open(copy / "pages.py", "a", encoding="utf-8") as handle:
         handle.write("\n# an edited template\n")
     assert version() != pagestore.review_code_version()
+
+
+def test_a_long_report_page_shows_its_first_facts_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Limits made small: a page holds the first facts and the start of the text, and says what it left out."""
+    monkeypatch.setattr(pipeline.review.pages, "PAGE_FACTS_MAX", 2)
+    monkeypatch.setattr(pagestore, "PAGE_FACTS_MAX", 2)  # the chunks' renderer imports it by name
+    long = Document("id3", "z.txt", tmp_path / "z.txt", "1件，2件，3件，4件，5件", "2" * 64, "utf-8")
+    facts = facts_table(stub_extract(long, SimpleNamespace(version="rv-1")))
+    row = documents_table([document_row(long, facts.num_rows)]).to_pylist()[0]
+
+    html = clean_page(row, facts, long.text)
+    assert html is not None
+    assert "This page shows the first 2 of the report's 5 facts: the facts table has them all." in html
+    assert 'data-k="1"' in html and 'data-k="2"' not in html
+    assert "5件" in html  # all the text: only the facts were cut
+
+    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 7)  # "1件，2件，3件"[:7]: the third fact ends at 8
+    html = clean_page(row, facts, long.text)
+    assert html is not None and "first 2 of the report's 5 facts and 7 of its 14 characters" in html
+    assert "4件" not in html.split('id="text"')[1]
+
+    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 6)
+    html = clean_page(row, facts, long.text)
+    assert html is not None and "first 2 of the report's 5 facts and 6 of its 14 characters" in html
+    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 4)  # "1件，2": the second fact no longer fits
+    html = clean_page(row, facts, long.text)
+    assert html is not None and "first 1 of the report's 5 facts and 4 of its 14 characters" in html

@@ -156,7 +156,7 @@ def _write_pages_and_data(
             number += 1
 
     for batch in fact_batches(corpus):
-        for doc, facts in report_slices(batch, skip=linked):
+        for doc, facts in report_slices(batch, skip=linked, limit=pages.PAGE_FACTS_MAX):
             write_page(doc, facts)
         write_chunks(chunks.add(batch))
         del batch

@@ -213,15 +213,16 @@ def _doc_slices(facts: pa.Table) -> dict[str, tuple[int, int]]:
     return {names[codes[s]]: (int(s), int(e - s)) for s, e in zip(starts, ends)}
 
 
-def report_slices(batch: pa.Table, skip: Container[str] = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(doc, its facts as row dicts in text order) for every report of a sorted batch not in `skip`.
+def report_slices(batch: pa.Table, skip: Container[str] = (), limit: int | None = None,
+                  ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(doc, its first `limit` facts as row dicts in text order) for every report of a sorted batch not in `skip`.
 
     Reports whose page is linked from the page store are skipped: their rows
     are never turned into Python objects.
     """
     for doc, (first, count) in _doc_slices(batch).items():
         if doc not in skip:
-            yield doc, batch.slice(first, count).to_pylist()
+            yield doc, batch.slice(first, count if limit is None else min(count, limit)).to_pylist()
 
 
 def page_name(doc_id: str) -> str:

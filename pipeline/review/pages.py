@@ -26,6 +26,12 @@ LEGEND = '<p class="legend">' + "".join(
 FACT_FIELDS = ("value", "unit", "metric", "region", "period", "type", "qualifier", "rule", "dimension")
 # The fact columns a report page reads (a subset of data.FACT_COLUMNS).
 PAGE_COLUMNS = ("start", "end", "text", *FACT_FIELDS)
+# A report's page shows at most this much of its text and this many of its
+# facts, the first ones. One 50 MB report's whole page was 129 million
+# characters, which no browser opens, and rendering it took its worker from
+# 673 to 1,013 MB. The facts table has every fact; the page says what it left out.
+PAGE_TEXT_MAX = 2_000_000  # characters
+PAGE_FACTS_MAX = 20_000
 
 
 _MARKUP = re.compile(r"[&<>\"']")  # what html.escape replaces
@@ -123,14 +129,25 @@ def highlight(text: str, facts: Sequence[dict[str, Any]]) -> tuple[str, list[int
 def report_page(report: Report, facts: Sequence[dict[str, Any]], text: ReportText) -> tuple[str, PageStatus]:
     """A report's page: its text with highlights, a detail panel and the list of its facts."""
     title = report.title or report.doc
-    if text.text is not None:
-        body, bad = highlight(text.text, facts)
+    full = text.text
+    shown = full[:PAGE_TEXT_MAX] if full is not None else None
+    text_cut = full is not None and len(full) > PAGE_TEXT_MAX
+    if text_cut:
+        facts = [fact for fact in facts if fact["end"] <= PAGE_TEXT_MAX]
+    facts = facts[:PAGE_FACTS_MAX]
+    cut = ""
+    if text_cut or len(facts) < report.facts:
+        of_text = f" and {PAGE_TEXT_MAX:,} of its {len(full or ''):,} characters" if text_cut else ""
+        cut = (f'<p class="warning" id="cut">This page shows the first {len(facts):,} of the report\'s '
+               f"{report.facts:,} facts{of_text}: the facts table has them all.</p>")
+    if shown is not None:
+        body, bad = highlight(shown, facts)
         article = f'<div class="text" id="text">{body}</div>'
     else:
         bad = list(range(len(facts)))
         article = f'<p class="warning">Text not available: {escape(text.source)}.</p>'
     warning = ""
-    if text.text is not None and bad:
+    if shown is not None and bad:
         warning = (
             f'<p class="warning" id="mismatch">{len(bad)} fact(s) do not match this text '
             "(text[start:end] differs from the mention): the text is not the one they were extracted from.</p>"
@@ -146,7 +163,7 @@ def report_page(report: Report, facts: Sequence[dict[str, Any]], text: ReportTex
         + '<body class="report">\n<header><a href="../index.html">← all reports</a>'
         f"<h1>{escape(title)}</h1><p class=\"meta\">{' · '.join(m for m in meta if m)}</p>"
         f'<p class="meta">text: {escape(text.source)}</p>{LEGEND}</header>\n'
-        f'<main><article>{warning}{article}</article>\n<aside><div id="detail" class="detail">'
+        f'<main><article>{cut}{warning}{article}</article>\n<aside><div id="detail" class="detail">'
         "<p>Hover or click a highlighted figure to see what was extracted.</p></div>"
         '<table class="facts" id="report-facts"><thead><tr><th>#</th><th>mention</th><th class="num">value</th>'
         "<th>unit</th><th>metric</th><th>region</th><th>period</th><th>type</th></tr></thead>"

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from pipeline.contentstore import ContentStore
 from pipeline.review.data import ReportText, document_report, saved_text_source
-from pipeline.review.pages import PAGE_COLUMNS, report_page
+from pipeline.review.pages import PAGE_COLUMNS, PAGE_FACTS_MAX, report_page
 
 STORE = Path(".state") / "pages"
 
@@ -54,8 +54,8 @@ def clean_page(document: Mapping[str, Any], facts: pa.Table, text: str) -> str |
     rows (sorted by start, as the review sorts them, stably) and text the
     review reads back from the published output.
     """
-    rows = facts.select(list(PAGE_COLUMNS)).sort_by([("start", "ascending")]).to_pylist()
-    report = document_report(document["file"], document, len(rows))
+    rows = facts.select(list(PAGE_COLUMNS)).sort_by([("start", "ascending")]).slice(0, PAGE_FACTS_MAX).to_pylist()
+    report = document_report(document["file"], document, facts.num_rows)
     html, status = report_page(report, rows, ReportText(text, saved_text_source(report.doc)))
     return html if status.text and not status.mismatched else None
 
