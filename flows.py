@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 if __name__ == "__main__":  # a run's own process (pipeline.memory says why)
-    # Arrow reads its allocator from the environment once, when pyarrow is imported.
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    from pipeline import spawn
+
+    spawn.prefer_system_allocator()  # before anything imports pyarrow
     from pipeline import memory
 
     memory.keep_pandas_out()  # before pipeline.cli imports pyarrow.dataset, which loads it

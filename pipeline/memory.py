@@ -13,7 +13,7 @@ own C++ code (the Parquet reader's buffers) takes the pool that variable
 named when pyarrow was imported, mimalloc by default, which kept 118 MB
 resident in a 1 GiB reservation while the review read a 1 GB run's facts
 (pool counters at 0). So the processes a run starts get the variable
-(`SYSTEM_POOL_ENVIRONMENT`: flows.py sets it for itself, `spawn` for its
+(`spawn.prefer_system_allocator`: flows.py for itself, `spawn` for its
 children); `release` asks both Arrow's
 pool and glibc to hand back what is free now, after each chunk;
 `long_lived` keeps the objects a run holds throughout out of those passes.
@@ -33,8 +33,8 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 
-POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
-SYSTEM_POOL_ENVIRONMENT = {POOL_VARIABLE: "system"}  # read once, when pyarrow is imported
+from pipeline.spawn import POOL_VARIABLE
+
 
 
 def lean_arrow_pool() -> None:
