@@ -36,7 +36,7 @@ from pipeline.parquet import TableWriter
 from pipeline.records import ReadError
 from pipeline.rules import Rules
 from pipeline.state import MANIFEST_NAME, Catalogue, Entry, Plan, plan_run, write_manifest
-from pipeline.review.pagestore import PageStore, page_key
+from pipeline.review.pagestore import PageStore
 from pipeline.store import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, StagedOutput, kept_versions
 from pipeline.texts import TextStore
 from pipeline.views import write_views_apart
@@ -186,11 +186,9 @@ class RunWriter:
         version = staged.commit()
         self._segments.collect(kept_versions(context.output))
         texts.collect()
-        pages = PageStore(context.output)
         if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
-            write_views_apart(context.output,
-                              {entry.file: pages.path(page_key(entry.key)) for entry in self._entries})
-        pages.collect()  # after the review linked the pages it shows; a skipped review's stay linked
+            write_views_apart(context.output)
+        PageStore(context.output).collect()  # after the review linked the pages it shows; a skipped review's stay linked
         return RunSummary(
             raw=context.raw, output=context.output, rules_version=context.rules_version,
             read=len(self._entries), failed=tuple(self._failed), crashed=tuple(self._crashed),

@@ -2,41 +2,43 @@
 
 They are derived from the published Parquet and rebuilt after a run that
 changed something. `write_views_apart` builds them in a process of their own
-(`python -m pipeline.views OUTPUT`, the report pages to link on stdin as
-JSON): the run's process still holds its plan, its entries and a heap shaped
+(`python -m pipeline.views OUTPUT`): the run's process still holds its plan, its entries and a heap shaped
 by thousands of chunk outcomes, and the review reads every fact again, so
 built in place their peaks added up (a 1 GB run's flow process: ~385 MB after
 its chunks, 931 MB at its peak while publishing). A fresh process starts from the
-package's imports and gives everything back when it exits.
+package's imports and gives everything back when it exits. The report pages
+the chunks stored are found from the published manifest, as the run knew them.
 
 A view that fails is logged and leaves the facts as published, in either
 process; so does a child that dies (killed, out of memory).
 """
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline import memory, spawn
 from pipeline.analyst import write_duckdb
 from pipeline.review import write_review
+from pipeline.review.pagestore import PageStore, page_key
+from pipeline.state import read_manifest
+from pipeline.store import current_version
 
 log = logging.getLogger(__name__)
 STDERR_TAIL = 4000  # characters of a failed child's output repeated in the log
 
 
-def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> bool:
+def write_views(output: Path) -> bool:
     """Build the views in this process; False if one failed (logged with its traceback).
 
-    `pages` maps reports to their stored review pages
-    (pipeline.review.pagestore), linked instead of rendered.
+    The review links the pages stored for the published reports (`stored_pages`)
+    instead of rendering them.
     """
     views: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("review page", lambda: write_review(output, pages=pages)),
+        ("review page", lambda: write_review(output, pages=stored_pages(output))),
         ("DuckDB views", lambda: write_duckdb(output)),
     )
     ok = True
@@ -51,11 +53,10 @@ def write_views(output: Path, pages: Mapping[str, Path] | None = None) -> bool:
     return ok
 
 
-def write_views_apart(output: Path, pages: Mapping[str, Path] | None = None) -> bool:
+def write_views_apart(output: Path) -> bool:
     """Build the views in a child process; False if one failed or the child died (logged)."""
-    payload = json.dumps(None if pages is None else {doc: str(path) for doc, path in pages.items()})
-    done = subprocess.run(spawn.command("views", str(output)), input=payload, capture_output=True,
-                          text=True, encoding="utf-8", errors="replace", env=spawn.environment(), check=False)
+    done = subprocess.run(spawn.command("views", str(output)), capture_output=True, text=True, encoding="utf-8",
+                          errors="replace", env=spawn.environment(), check=False)
     if done.returncode != 0:
         log.error("could not write the views under %s (view process exited with code %d):\n%s",
                   output, done.returncode, done.stderr[-STDERR_TAIL:].rstrip() or "(no output)")
@@ -65,12 +66,17 @@ def write_views_apart(output: Path, pages: Mapping[str, Path] | None = None) -> 
     return True
 
 
+def stored_pages(output: Path) -> dict[str, Path]:
+    """Where each report of the published version has its page stored (pipeline.review.pagestore)."""
+    store = PageStore(output)
+    manifest = read_manifest(current_version(output))
+    return {entry.file: store.path(page_key(entry.key)) for entry in manifest.entries.values()}
+
+
 def main(argv: list[str]) -> int:
-    """`python -m pipeline.views OUTPUT`, the pages mapping (JSON, or null) on stdin."""
+    """`python -m pipeline.views OUTPUT`."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    raw: dict[str, str] | None = json.load(sys.stdin)
-    pages = None if raw is None else {doc: Path(path) for doc, path in raw.items()}
-    return 0 if write_views(Path(argv[0]), pages) else 1
+    return 0 if write_views(Path(argv[0])) else 1
 
 
 if __name__ == "__main__":

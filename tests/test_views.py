@@ -40,7 +40,9 @@ def test_a_run_builds_its_views_in_another_process(
     summary = run(raw, out, ROOT / "rules")
     assert summary.facts > 0
     assert (out / "review" / "index.html").is_file()
-    assert len(list((out / "review" / "reports").glob("*.html"))) == 2
+    reviewed = list((out / "review" / "reports").glob("*.html"))
+    assert len(reviewed) == 2
+    assert all(page.stat().st_nlink == 2 for page in reviewed)  # linked from the chunks' page store
     assert (out / "facts.duckdb").is_file()
 
 
