@@ -22,7 +22,11 @@ Memory is sampled from /proc every 0.2 s over the flow's process tree:
 `peak_rss_mb` is the largest sum of RSS of the flow process and its child
 processes (workers) at one moment, or the kernel's high-water mark of the
 largest one if that is higher (a spike between two samples); the Prefect
-servers (uvicorn) are reported apart.
+servers (uvicorn) are reported apart. The details also give the whole run's
+memory (`*_tree_peak_pss_mb`): the largest sum of PSS over every process,
+the server included, which counts a page shared by several processes (a
+shared library's code) once in all, as the machine's memory holds it, where
+a sum of RSS counts it once per process.
 
 The figures go to `--json` with the keys extract_mb_per_s, docs_per_s,
 peak_rss_mb, noop_rerun_s and corpus_mb, plus the details they came from.
@@ -65,6 +69,7 @@ SERVER_MARKS = ("uvicorn", "prefect.server")  # command lines of the temporary P
 PLAIN_RUN = ("import sys; from pathlib import Path; from pipeline.run import run; "
              "print(run(Path(sys.argv[1]), Path(sys.argv[2]), Path('rules')).report())")
 
+_PSS_LINE = re.compile(r"^Pss:\s+(\d+) kB", re.M)
 _KB_LINE = re.compile(r"^(VmHWM|VmRSS):\s+(\d+) kB", re.M)
 # Prefect's log lines start with the local time of day: 20:54:23.551 | INFO | Flow run ...
 _FLOW_BEGIN = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \| \w+ +\| Flow run '[^']*' - Beginning flow run", re.M)
@@ -79,12 +84,14 @@ class Sampler:
     pipeline_kb: int = 0  # largest sum of RSS of the process and its non-server descendants
     server_kb: int = 0  # largest sum of RSS of the Prefect server processes
     largest_kb: int = 0  # highest high-water mark of any one pipeline process
+    tree_pss_kb: int = 0  # largest sum of PSS of every process of the run, the server included
     cpu_s: dict[int, float] = field(default_factory=dict)  # per pipeline process: CPU at its last poll
     children: set[int] = field(default_factory=set)
 
     def poll(self) -> None:
-        pipeline = server = 0
+        pipeline = server = pss = 0
         for pid in [self.pid, *_descendants(self.pid)]:
+            pss += _pss(pid)
             status = _status(pid)
             if _is_server(pid):
                 server += status.get("VmRSS", 0)
@@ -96,6 +103,7 @@ class Sampler:
                 self.children.add(pid)
         self.pipeline_kb = max(self.pipeline_kb, pipeline)
         self.server_kb = max(self.server_kb, server)
+        self.tree_pss_kb = max(self.tree_pss_kb, pss)
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -104,6 +112,17 @@ def _status(pid: int) -> dict[str, int]:
     except OSError:
         return {}
     return {name: int(kb) for name, kb in _KB_LINE.findall(text)}
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size in kB: private pages, plus each shared page divided
+    among the processes mapping it (shared libraries, copy-on-write pages)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = _PSS_LINE.search(text)
+    return int(found.group(1)) if found else 0
 
 
 def _is_server(pid: int) -> bool:
@@ -156,6 +175,7 @@ class Run:
     peak_rss_mb: float  # flow process + children at one moment, or the largest high-water mark
     largest_process_mb: float
     server_mb: float
+    tree_pss_mb: float  # every process of the run at one moment, server included, shared pages once
     cpu_s: float  # pipeline processes, summed (sampled: misses the last 0.2 s of each)
     tree_cpu_s: float  # every process it started and reaped, server included (getrusage)
     children: int  # non-server child processes seen (workers, multiprocessing's tracker)
@@ -196,6 +216,7 @@ def run_process(command: list[str], log: Path) -> Run:
     return Run(
         seconds=seconds, returncode=returncode, peak_rss_mb=pipeline_mb,
         largest_process_mb=sampler.largest_kb / 1024, server_mb=sampler.server_kb / 1024,
+        tree_pss_mb=sampler.tree_pss_kb / 1024,
         cpu_s=sum(sampler.cpu_s.values()),
         tree_cpu_s=after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
         children=len(sampler.children), startup_s=begin,
@@ -258,8 +279,9 @@ def _describe(name: str, run: Run, reports: int) -> str:
         if run.startup_s is not None and run.body_s is not None else ""
     children = f" + {run.children} children" if run.children else ""
     server = f"; Prefect server(s) {run.server_mb:.0f} MB" if run.server_mb else ""
+    whole = f"; whole run {run.tree_pss_mb:.0f} MB PSS" if run.tree_pss_mb else ""
     return (f"{name}: {run.seconds:.1f} s{phases}; {reports / run.seconds:.1f} reports/s; CPU {run.cpu_s:.1f} s;"
-            f" peak RSS {run.peak_rss_mb:.0f} MB (process{children}){server}; exit {run.returncode}")
+            f" peak RSS {run.peak_rss_mb:.0f} MB (process{children}){server}{whole}; exit {run.returncode}")
 
 
 def _details(prefix: str, run: Run | None) -> dict[str, object]:
@@ -273,6 +295,7 @@ def _details(prefix: str, run: Run | None) -> dict[str, object]:
         f"{prefix}_peak_rss_mb": round(run.peak_rss_mb, 1),
         f"{prefix}_largest_process_mb": round(run.largest_process_mb, 1),
         f"{prefix}_server_peak_rss_mb": round(run.server_mb, 1),
+        f"{prefix}_tree_peak_pss_mb": round(run.tree_pss_mb, 1),
         f"{prefix}_children": run.children,
         f"{prefix}_startup_s": None if run.startup_s is None else round(run.startup_s, 1),
         f"{prefix}_body_s": None if run.body_s is None else round(run.body_s, 1),
