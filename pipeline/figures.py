@@ -24,6 +24,7 @@ INNER = r"[余多]"
 RANGE_JOINERS = "-—–~～至到"
 LIST_JOINERS = ("和", "、", "与", "及", "或")
 PUNCT = "，。；：！？,;:!?\n（）()“”《》"
+SP = r"[^\S\n]*"  # spaces inside a figure: never a line break, which ends a paragraph once normalised
 RULE_SECONDS = 2.0  # time limit for one user-written pattern on one report...
 RULE_SECONDS_PER_MB = 4.0  # ...plus this much per MB of text
 
@@ -59,15 +60,15 @@ class FigureFinder:
         self.scales: dict[str, float] = {w: s.factor for s in rules.scales for w in s.written}
         self.bare_scales = {w for s in rules.scales if s.bare for w in s.written}
         self.main = regex.compile(
-            rf"(?P<neg>(?<![\dA-Za-z%)）])[-−])?(?P<num>{NUM})\s*(?P<in1>{INNER})?\s*"
-            rf"(?P<scale>{_alternation(list(self.scales))})?(?P<in2>{INNER})?\s*(?P<unit>{_alternation(list(self.units))})"
+            rf"(?P<neg>(?<![\dA-Za-z%)）])[-−])?(?P<num>{NUM}){SP}(?P<in1>{INNER})?{SP}"
+            rf"(?P<scale>{_alternation(list(self.scales))})?(?P<in2>{INNER})?{SP}(?P<unit>{_alternation(list(self.units))})"
         )
         # _numbered unpacks m.groups() in this order: no other group may creep in
         assert self.main.groups == 6 and tuple(self.main.groupindex) == ("neg", "num", "in1", "scale", "in2", "unit")
         index_words = [w for u in rules.units for w in u.after_words]
         self.index_rule = next((u for u in rules.units if u.after_words), None)
         self.index = regex.compile(
-            rf"(?:{_alternation(index_words)})(?:为|达|是|达到)?\s*(?P<num>{AR})(?![\d.%])"
+            rf"(?:{_alternation(index_words)})(?:为|达|是|达到)?{SP}(?P<num>{AR})(?![\d.%])"
         ) if index_words else None
         self.percent_word = regex.compile(rf"百分之(?P<num>{NUM})")
         self.fraction_cn = regex.compile(rf"(?P<den>{CN})分之(?P<nom>{CN})")
@@ -77,7 +78,7 @@ class FigureFinder:
         self.rank_forms = [(f, regex.compile(f.pattern.replace("{N}", f"(?P<num>{n})"))) for f in rules.rank_forms]
         cues, scopes = _alternation(rules.rank_cues), _alternation(rules.rank_scopes)
         self.rank_near = regex.compile(rf"(?:(?:{cues})[^{PUNCT}]{{0,10}}|(?:{scopes})[^{PUNCT}]{{0,6}})$")
-        self.rank_strict = regex.compile(rf"(?:{cues})(?:{scopes})?\s*$")
+        self.rank_strict = regex.compile(rf"(?:{cues})(?:{scopes})?{SP}$")
         quals = rules.qualifiers
         self.before = {w: q for q in quals if q.position == "before" for w in q.words}
         self.after = {w: q for q in quals if q.position == "after" for w in q.words}
@@ -86,8 +87,8 @@ class FigureFinder:
         self.transparent_re = regex.compile(rf"(?:{_alternation(rules.cue_words('transparent'))})$")
         self.inner_qualifier = next((q.qualifier for q in quals if q.position == "inner"), "lower_bound")
         self.exclusions = [(e.id, e.pattern) for e in rules.exclusions]
-        self.lead = regex.compile(rf"(?P<num>{AR}|{CN})\s*(?P<scale>{_alternation(list(self.scales))})?\s*"
-                                  rf"(?P<join>[{RANGE_JOINERS}]|{'|'.join(LIST_JOINERS)})\s*$")  # 3-|5天, 9700亿和|4000亿元
+        self.lead = regex.compile(rf"(?P<num>{AR}|{CN}){SP}(?P<scale>{_alternation(list(self.scales))})?{SP}"
+                                  rf"(?P<join>[{RANGE_JOINERS}]|{'|'.join(LIST_JOINERS)}){SP}$")  # 3-|5天, 9700亿和|4000亿元
 
     # -- candidates ---------------------------------------------------------
 
@@ -125,7 +126,7 @@ class FigureFinder:
                     value = read_number(m["num"]) or self.scales.get(m["num"])
                 if not value:
                     continue
-                before = text[max(0, m.start() - 16):m.start()]
+                before = _in_paragraph(text, m.start(), 16)
                 if form.context == "near" and not self.rank_near.search(before):
                     continue
                 if form.context == "strict" and not self.rank_strict.search(before):
@@ -157,12 +158,16 @@ class FigureFinder:
     # -- filters --------------------------------------------------------------
 
     def excluded_spans(self, text: str) -> list[tuple[int, int]]:
-        """Spans of every exclusion; a rule whose regex runs away is stopped and named."""
+        """Spans of every exclusion; a rule whose regex runs away is stopped and named.
+
+        A match across a line break is not one: a line of normalised text is a
+        paragraph, and what a figure is never depends on the paragraph before.
+        """
         limit = RULE_SECONDS + RULE_SECONDS_PER_MB * len(text) / 1e6
         spans: list[tuple[int, int]] = []
         for rule_id, pattern in self.exclusions:
             try:
-                spans.extend(m.span() for m in pattern.finditer(text, timeout=limit))
+                spans.extend(m.span() for m in pattern.finditer(text, timeout=limit) if "\n" not in m[0])
             except TimeoutError:
                 raise RuleTimeout(f"rule {rule_id!r} took over {limit:.1f} s on one report "
                                   "(catastrophic backtracking?); fix its pattern") from None
@@ -170,7 +175,7 @@ class FigureFinder:
 
     def _qualify(self, text: str, fig: Figure) -> Figure | None:
         """Read the qualifier words around a figure; drop bare scale words without one."""
-        prefix = text[max(0, fig.start - 12):fig.start].rstrip()
+        prefix = _in_paragraph(text, fig.start, 12).rstrip()
         qualifier = None
         for _ in range(2):
             m = self.before_re.search(prefix)
@@ -199,9 +204,10 @@ class FigureFinder:
         for i, fig in enumerate(figs):
             if fig.dimension == "rank" or fig.bare or fig.rule.startswith("unit.percent."):
                 continue
-            window = text[max(0, fig.start - 24):fig.start]
+            window = _in_paragraph(text, fig.start, 24)
             prev = out[i - 1] if i else None
-            gap = text[prev.end:fig.start].strip() if prev else None
+            between = text[prev.end:fig.start] if prev else ""
+            gap = "" if "\n" in between else between.strip()  # (a range never spans paragraphs)
             if prev and gap and gap in RANGE_JOINERS and prev.unit == fig.unit and prev.dimension != "rank":
                 out[i - 1] = replace(prev, qualifier="lower_bound")
                 out[i] = replace(fig, qualifier="upper_bound")
@@ -241,6 +247,12 @@ class FigureFinder:
         chosen = longest_first(candidates)
         qualified = [q for q in (self._qualify(text, f) for f in chosen) if q is not None]
         return self._pair_up(text, qualified)
+
+
+def _in_paragraph(text: str, pos: int, reach: int) -> str:
+    """Up to `reach` characters before `pos`, not before the start of its paragraph."""
+    start = max(0, pos - reach)
+    return text[text.rfind("\n", start, pos) + 1:pos]
 
 
 _NUM_PART = regex.compile(rf"[-−]?(?:{AR}|{CN})")

@@ -27,6 +27,16 @@ def test_figure_split_across_broken_lines_points_at_raw_text(rules: Rules) -> No
     assert found["5.5亿余元"].value == 550_000_000
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("年度目标为10\n单独申报项目完成。", []),  # 10 and 单 are in two paragraphs: no figure
+    ("专利数量增长约\n3件。", [("3件", "exact")]),  # 约 ends the paragraph before
+    ("专利数量为3-\n5件。", [("5件", "exact")]),  # no range across paragraphs
+])
+def test_nothing_reads_across_a_paragraph_break(rules: Rules, text: str, expected: list) -> None:
+    # Short lines are not joined: each is a paragraph of its own once normalised.
+    assert [(f.text, f.qualifier) for f in facts(text, rules)] == expected
+
+
 def test_figure_interrupted_by_a_caption(rules: Rules) -> None:
     raw = "去年以来全市知识产权工作成效显著，高价值发明专利拥有量57\n\n\n\n知识产权地方行\n\n48件，同比增长31.7%。"
     out = facts(raw, rules)
