@@ -13,7 +13,8 @@ The stages, in the order data flows through them (one module each):
 5. attribution  - `kind` (type and sign), `metric` (with its lexicon id),
                   `region` (over the `gazetteer` of China's divisions),
                   `period`; `plan` spots plan documents
-6. `extract`    - one document's facts, offsets pointing into its text
+6. `extract`    - one document's facts, offsets pointing into its text; a
+                  long one window by window, cut between paragraphs (`windows`)
 7. output       - `chunks` extracts what changed, chunk by chunk, into
                   content-addressed segments (`chunkstore`); `run` publishes a version
                   atomically (`store`, `parquet`, `texts` over `contentstore`, `lock`) with its

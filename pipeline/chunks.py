@@ -19,7 +19,7 @@ import pyarrow as pa
 from pipeline import extract, ingest, memory
 from pipeline.diff import concat, report_diff
 from pipeline.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
-from pipeline.records import ReadError
+from pipeline.records import Document, ReadError
 from pipeline.review.pagestore import PageStore, clean_page, page_key
 from pipeline.rules import Rules
 from pipeline.chunkstore import Segments
@@ -126,7 +126,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
                                  *catalogue_entry(job.catalogue, member.file))
                 member = replace(member, sha256=item.sha256, key=key)
             try:
-                table = facts_table(extract.extract_document(item, rules))
+                table = _facts_of(item, rules)
             except Exception as exc:  # an extractor bug on one report must not sink the run
                 log.exception("extraction failed on %s", item.file)
                 crashed.append(ReadError(item.file, f"extraction failed: {type(exc).__name__}: {exc}"))
@@ -150,6 +150,13 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     del facts, rows, old_facts, old_documents
     memory.release()  # the chunk's texts and tables: a worker's peak stays that of one chunk
     return outcome
+
+
+def _facts_of(doc: Document, rules: Rules) -> pa.Table:
+    """A report's facts as one table, made window by window: a long report's
+    facts never all exist as Python objects at once (pipeline.windows)."""
+    parts = [facts_table(facts) for facts in extract.extract_document_windows(doc, rules)]
+    return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
 
 
 def _store_page(pages: PageStore, key: str, doc_rows: pa.Table, facts: pa.Table, text: str) -> None:

@@ -137,19 +137,19 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _is_block(line: str) -> bool:
+def is_block(line: str) -> bool:
     """Headings, list items and table rows never continue a broken paragraph."""
     return "\t" in line or "|" in line or bool(_BLOCK_START.match(line)) or \
         (len(line) <= 40 and bool(_SECTION_HEAD.match(line)))
 
 
-def _is_open(line: str) -> bool:
+def is_open(line: str) -> bool:
     """A body line cut mid-sentence: long, and not ending in punctuation."""
-    return len(line) >= _MIN_BODY and line[-1] not in _TERMINAL and not _is_block(line)
+    return len(line) >= _MIN_BODY and line[-1] not in _TERMINAL and not is_block(line)
 
 
 def _is_caption(line: str) -> bool:
-    return len(line) < _MAX_CAPTION and not any(ch in _TERMINAL for ch in line) and not _is_block(line)
+    return len(line) < _MAX_CAPTION and not any(ch in _TERMINAL for ch in line) and not is_block(line)
 
 
 def paragraphs(text: str) -> list[list[tuple[int, int]]]:
@@ -160,14 +160,14 @@ def paragraphs(text: str) -> list[list[tuple[int, int]]]:
     while i < len(lines):
         para = [lines[i]]
         captions: list[tuple[int, int]] = []
-        while _is_open(text[slice(*para[-1])]):
+        while is_open(text[slice(*para[-1])]):
             j = i + 1
             skipped = []
             while j < len(lines) and len(skipped) < _MAX_CAPTIONS and _is_caption(text[slice(*lines[j])]) \
-                    and j + 1 < len(lines) and not _is_block(text[slice(*lines[j + 1])]):
+                    and j + 1 < len(lines) and not is_block(text[slice(*lines[j + 1])]):
                 skipped.append(lines[j])
                 j += 1
-            if j >= len(lines) or _is_block(text[slice(*lines[j])]):
+            if j >= len(lines) or is_block(text[slice(*lines[j])]):
                 break
             if skipped and _is_caption(text[slice(*lines[j])]):
                 break  # a run of short lines is a list of labels, not captions

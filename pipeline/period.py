@@ -111,15 +111,33 @@ _SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")
 def section_years(text: str) -> list[tuple[int, str | None]]:
     """(section start, its dominant year): the explicit year written most often in
     each section; a section starts at a heading."""
+    return [(start, dominant_year(counts)) for start, counts in section_year_counts(text)]
+
+
+def section_year_counts(text: str) -> list[tuple[int, dict[str, int]]]:
+    """(section start, how often each explicit year is written in the section).
+
+    Counts rather than the dominant year, so that a section cut between two
+    windows of a long report can be added up (pipeline.windows).
+    """
     starts = [0] + [m.end() for m in _SECTION_BREAK.finditer(text)]
-    out: list[tuple[int, str | None]] = []
+    out: list[tuple[int, dict[str, int]]] = []
     for a, b in zip(starts, starts[1:] + [len(text)]):
         counts: dict[str, int] = {}
         for m in YEAR.finditer(text, a, b):
             counts[m[1]] = counts.get(m[1], 0) + 1
-        best = max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(None, 0))
-        out.append((a, best[0]))
+        out.append((a, counts))
     return out
+
+
+def dominant_year(counts: dict[str, int]) -> str | None:
+    """The year written most often; the later one on a tie."""
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(None, 0))[0]
+
+
+def opens_section(text: str) -> bool:
+    """Does a section start at the beginning of `text` (text that follows a line break)?"""
+    return _SECTION_BREAK.match("\n" + text[:64]) is not None
 
 
 def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: date | None,

@@ -59,9 +59,12 @@ def _near(gaz: Gazetteer, region: Region, scope: Region | None) -> bool:
     return gaz.within(region, province)
 
 
+SCOPE_CHARS = 200  # how much of a document's opening may name its region
+
+
 def document_scope(gaz: Gazetteer, title: str | None, text: str) -> Region | None:
     """The document's region: the most specific place its title names, else its opening names."""
-    for source in (title or "", text[:200]):
+    for source in (title or "", text[:SCOPE_CHARS]):
         found = [m for m in gaz.find(source) if m.kind != "scope_word"]
         if found:
             return max(found[:2], key=lambda m: m.region.level).region if len(found) > 1 and \
@@ -69,13 +72,16 @@ def document_scope(gaz: Gazetteer, title: str | None, text: str) -> Region | Non
     return None
 
 
-def index(gaz: Gazetteer, text: str, scope: Region | None, needed: list[int] | None = None) -> RegionIndex:
+def index(gaz: Gazetteer, text: str, scope: Region | None, needed: list[int] | None = None,
+          opening: Region | None = None) -> RegionIndex:
     """Find section headings and every region mention, resolving each under its section's scope.
 
     `needed` lists offsets of the figures: only their paragraphs are searched
     for places, since a figure's region is read from its own paragraph.
+    `opening` is the region of the section `text` begins in, when it is one
+    window of a report whose earlier heading named it (None: the document's).
     """
-    sections: list[tuple[int, Region | None]] = [(0, scope)]
+    sections: list[tuple[int, Region | None]] = [(0, opening or scope)]
     pos = 0
     for line in text.split("\n"):
         m = _HEADING.match(line)

@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
-import pipeline.extract
 import pipeline.rules
 from output_snapshot import READER_DIRS, reader_view, table
+from stand_in import use_extractor
 from pipeline.lock import LOCK_NAME, OutputBusyError, OutputLock
 from pipeline.run import run
 
@@ -48,7 +48,7 @@ CHILD = textwrap.dedent("""
                 for m in re.finditer(r"(\\d+)件", doc.text)]
 
     pipeline.rules.load_rules = lambda rules_dir: SimpleNamespace(version=version)
-    pipeline.extract.extract_document = extract
+    pipeline.extract.extract_document_windows = lambda doc, rules: [extract(doc, rules)]
     if kill_at == "history":
         pipeline.run.write_runs = die
     if kill_at == "switch":  # after `current` moved, before the reader links and the pruning
@@ -63,7 +63,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> None:
         return []
 
     monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
-    monkeypatch.setattr(pipeline.extract, "extract_document", extract)
+    use_extractor(monkeypatch, extract)
 
 
 @pytest.fixture()

@@ -10,11 +10,11 @@ from typing import Any
 import lxml.html
 import pytest
 
-import pipeline.extract
 import pipeline.review.pages
 import pipeline.rules
 import pipeline.run
 import pipeline.views
+from stand_in import use_extractor
 from pipeline.parquet import document_row, documents_table, facts_table
 from pipeline.records import Document, Fact
 from pipeline.review import REVIEW_DIR, pagestore, write_review
@@ -57,7 +57,7 @@ def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return stub_extract(doc, rules)
 
     monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
-    monkeypatch.setattr(pipeline.extract, "extract_document", extract)
+    use_extractor(monkeypatch, extract)
     return seen
 
 

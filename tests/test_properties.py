@@ -22,6 +22,7 @@ from pipeline.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, no
 from pipeline.records import Fact
 from pipeline.rules import Rules, load_rules
 from pipeline.segment import CLAUSE_MARKS, ClauseStarts, clause_start
+from pipeline.windows import cuts
 
 RULES: Rules = load_rules(Path(__file__).resolve().parent.parent / "rules")  # once per module
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
@@ -208,6 +209,22 @@ def test_offset_map_points_every_character_at_its_raw_source(text: str) -> None:
         assert ch == "\n" or folded[raw] == ch, (i, raw)
     with pytest.raises(IndexError):
         view.to_raw[len(view.text) + 1]
+
+
+# Paragraphs of the sample reports, and made-up ones, in any order: cut into windows
+# of any size (pipeline.windows), a text gives the facts it gives whole.
+SAMPLE_LINES = sorted({line for path in (Path(__file__).resolve().parent.parent / "raw").glob("*.txt")
+                       for line in path.read_text(encoding="utf-8").splitlines() if line.strip()})
+paragraphs = st.lists(st.sampled_from(SAMPLE_LINES) | report_like | st.just(""), min_size=1, max_size=40)
+
+
+@settings(max_examples=HUNT or 80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(paragraphs.map("\n".join), st.integers(min_value=1, max_value=800))
+def test_windows_change_no_fact(text: str, window: int) -> None:
+    starts = [0, *cuts(text, window)]
+    parts = [normalise(text[a:b]).text for a, b in zip(starts, starts[1:] + [len(text)])]
+    assert "\n".join(parts) == normalise(text).text  # cut between paragraphs only
+    assert extract_text(text, RULES, window=window) == extract_text(text, RULES, window=len(text) + 1)
 
 
 TRADITIONAL = "國際專利權數據們說開發區經濟與實現臺灣廣東發展"

@@ -15,10 +15,10 @@ from types import SimpleNamespace
 import pytest
 
 import pipeline.chunks
-import pipeline.extract
 import pipeline.rules
 import pipeline.state
 from output_snapshot import inodes, reader_view, rules_versions, table
+from stand_in import use_extractor
 from pipeline.chunks import one_per_process
 from pipeline.records import Document, Fact
 from pipeline.rules import RuleError, Rules
@@ -52,7 +52,7 @@ class Stubs:
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
     stub = Stubs()
     monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version=stub.version))
-    monkeypatch.setattr(pipeline.extract, "extract_document", stub.extract)
+    use_extractor(monkeypatch, stub.extract)
     return stub
 
 
@@ -349,7 +349,7 @@ def test_crash_while_publishing_keeps_previous_output(
     monkeypatch.undo()
     stubs.extracted.clear()
     monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
-    monkeypatch.setattr(pipeline.extract, "extract_document", stubs.extract)
+    use_extractor(monkeypatch, stubs.extract)
     summary = go(clean_raw, out, batch_size=3)
     assert summary.gone == 1 and "020.txt" in {f["doc"] for f in table(out, "facts")}
 
@@ -369,7 +369,7 @@ def test_crash_mid_extraction_keeps_output_and_next_run_resumes(
             raise KeyboardInterrupt
         return real(doc, rules)
 
-    monkeypatch.setattr(pipeline.extract, "extract_document", dies_on_the_tenth)
+    use_extractor(monkeypatch, dies_on_the_tenth)
     with pytest.raises(KeyboardInterrupt):
         go(clean_raw, out, batch_size=3)
     assert reader_view(out) == before
@@ -383,7 +383,7 @@ def test_crash_mid_extraction_keeps_output_and_next_run_resumes(
             break
         finished += len(group)
     assert finished > 0
-    monkeypatch.setattr(pipeline.extract, "extract_document", real)
+    use_extractor(monkeypatch, real)
     stubs.extracted.clear()
     summary = go(clean_raw, out, batch_size=3)
     assert (summary.extracted, summary.skipped, summary.facts) == (12 - finished, finished, 12)
