@@ -252,7 +252,7 @@ class FigureFinder:
 def _in_paragraph(text: str, pos: int, reach: int) -> str:
     """Up to `reach` characters before `pos`, not before the start of its paragraph."""
     start = max(0, pos - reach)
-    return text[text.rfind("\n", start, pos) + 1:pos]
+    return text[max(start, text.rfind("\n", start, pos) + 1):pos]
 
 
 _NUM_PART = regex.compile(rf"[-−]?(?:{AR}|{CN})")
