@@ -9,6 +9,7 @@ whose header explains the format.
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import logging
 import re
@@ -106,6 +107,20 @@ def _read_divisions(path: Path) -> dict[str, Region]:
 WORD_CONTEXT = 8  # characters either side of a name that the word check segments
 
 
+@functools.cache
+def _jieba() -> Any:
+    """jieba, loaded once, quiet.
+
+    Once: setting its log level clears the level cache of every logger in the
+    process, hundreds in a Prefect flow's, and this runs for most place names.
+    """
+    import jieba  # noqa: PLC0415 - slow to load, and only county short names need it
+
+    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
+    jieba.dt.check_initialized()
+    return jieba
+
+
 def _word_at(text: str, start: int, length: int) -> bool:
     """False if a word straddles the span: 新和 in 创新和, 高要 in 提高要求, 新平 in 创新平台.
 
@@ -114,10 +129,7 @@ def _word_at(text: str, start: int, length: int) -> bool:
     word of its dictionary crosses either edge of the span, every segmentation
     cuts there, so the segmenter need not run (most mentions; it costs ~0.1 ms).
     """
-    import jieba  # noqa: PLC0415 - slow to load, and only county short names need it
-
-    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
-    jieba.dt.check_initialized()
+    jieba = _jieba()
     left, right = max(0, start - WORD_CONTEXT), min(len(text), start + length + WORD_CONTEXT)
     freq, end = jieba.dt.FREQ, start + length
     if not (text[start].isascii() or text[end - 1].isascii()) and \

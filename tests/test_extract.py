@@ -1,6 +1,7 @@
 """Figures in running text: offsets into raw text, the overlap policy, ranges, lists, tables."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import pytest
@@ -176,3 +177,14 @@ def test_searching_places_only_where_figures_need_them_changes_no_region(rules: 
             assert region_for(needed, *args) == region_for(full, *args), (path.name, text[sent[0]:fig.end])
             checked += 1
     assert checked > 250
+
+
+def test_extraction_sets_no_logger_level(rules: Rules, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Setting a level clears the level cache of every logger in the process (hundreds
+    in a Prefect flow's): loading jieba quietly is done once, not per place name."""
+    text = "余杭持续推进知识产权证券化改革，余杭全区专利授权量达到3件。"
+    extract_text(text, rules)  # jieba loads here
+    levels: list[object] = []
+    monkeypatch.setattr(logging.Logger, "setLevel", lambda self, level: levels.append(level))
+    assert facts(text, rules)
+    assert levels == []
