@@ -32,6 +32,7 @@ def test_figure_split_across_broken_lines_points_at_raw_text(rules: Rules) -> No
     ("年度目标为10\n单独申报项目完成。", []),  # 10 and 单 are in two paragraphs: no figure
     ("专利数量增长约\n3件。", [("3件", "exact")]),  # 约 ends the paragraph before
     ("专利数量为3-\n5件。", [("5件", "exact")]),  # no range across paragraphs
+    ("全市排名第\n3家企业获批。", [("3家", "exact")]),  # the ordinal exclusion (第3家) stops at 第
 ])
 def test_nothing_reads_across_a_paragraph_break(rules: Rules, text: str, expected: list) -> None:
     # Short lines are not joined: each is a paragraph of its own once normalised.
