@@ -247,7 +247,7 @@ def _fact(view: TextView, where: _Where, fig: Figure, kind: Kind, metric: str | 
 
 def extract_document(doc: Document, rules: Rules) -> list[Fact]:
     """Run every stage on one report and return its facts, in text order."""
-    return extract_text(doc.text, rules, doc=doc.file, doc_id=doc.doc_id, published=doc.published, title=doc.title)
+    return [fact for part in extract_document_windows(doc, rules) for fact in part]
 
 
 def extract_document_windows(doc: Document, rules: Rules) -> Iterator[list[Fact]]:

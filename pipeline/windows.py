@@ -72,7 +72,8 @@ def _next_cut(text: str, floor: int) -> int | None:
 
 
 def _last_nonblank(text: str, start: int, end: int) -> str | None:
-    """The last non-blank line of text[start:end] and the lines just before it, stripped."""
+    """The line text[start:end], or if it is blank the nearest non-blank line before it;
+    stripped and folded (None at the start of the text)."""
     while True:
         line = text[start:end].strip(" \t\r\n\u3000")
         if line:
