@@ -16,7 +16,8 @@ The stages, in the order data flows through them (one module each):
 6. `extract`    - one document's facts, offsets pointing into its text; a
                   long one window by window, cut between paragraphs (`windows`)
 7. output       - `chunks` extracts what changed, chunk by chunk, into
-                  content-addressed segments (`chunkstore`); `run` publishes a version
+                  content-addressed segments (`chunkstore`), staging their diff
+                  rows (`diffstore`); `run` publishes a version
                   atomically (`store`, `parquet`, `texts` over `contentstore`, `lock`) with its
                   run `history`, `diff` and `state`; `review` and `analyst`
                   build the review site (report pages rendered by the

@@ -4,7 +4,8 @@ A chunk's segment holds the facts of every member report (pipeline.chunkstore).
 Members whose key is unchanged are carried: their rows are read from the
 segment they were in, not extracted again. Members new, edited or keyed to
 other rules or code are read and extracted, and their old and new facts
-diffed. `process_chunk` is what `pipeline.run.run` calls per chunk and what
+diffed; the diff rows wait in a file for the run to collect
+(pipeline.diffstore), not in the outcome. `process_chunk` is what `pipeline.run.run` calls per chunk and what
 `flows.py` runs as one Prefect task.
 """
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from pipeline import extract, ingest, memory
-from pipeline.diff import concat, report_diff
+from pipeline import diffstore, extract, ingest, memory
+from pipeline.diff import report_diff
+from pipeline.diffstore import StagedDiff
 from pipeline.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
 from pipeline.records import Document, ReadError
 from pipeline.review.pagestore import PageStore, clean_page, page_key
@@ -58,7 +60,7 @@ class ChunkOutcome:
     skipped: int
     failed: tuple[ReadError, ...]  # unreadable reports (bad data)
     crashed: tuple[ReadError, ...]  # reports the extractor raised on (a bug)
-    diff: pa.Table  # DIFF_SCHEMA rows of the chunk's reports that are still there
+    diff: StagedDiff  # diff rows of the chunk's reports that are still there, staged (pipeline.diffstore)
 
 
 def _by_doc(table: pa.Table, column: str) -> dict[str, pa.Table]:
@@ -145,8 +147,9 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
     if segment is not None and (context.force or not segments.has(segment)):
         segments.write(segment, pa.concat_tables(facts), pa.concat_tables(rows), context.rules_version)
     entries = tuple(m.entry(segment, n) for m, n in zip(kept, counts)) if segment else ()
+    staged = diffstore.stage(context.output, context.run_id, job.index, diff)
     outcome = ChunkOutcome(job.index, segment, entries, extracted, len(kept) - extracted, tuple(failed),
-                           tuple(crashed), concat(diff))
+                           tuple(crashed), staged)
     del facts, rows, old_facts, old_documents
     memory.release()  # the chunk's texts and tables: a worker's peak stays that of one chunk
     return outcome
@@ -188,4 +191,5 @@ def _stored_chunk(job: ChunkJob, context: RunContext, segments: Segments) -> Chu
         for member in changed:
             diff.append(report_diff(member.file, old_facts.get(member.file), by_doc.get(member.file), context.run_id))
     entries = tuple(m.entry(job.key, counts[m.file]) for m in job.members)
-    return ChunkOutcome(job.index, job.key, entries, 0, len(job.members), (), (), concat(diff))
+    staged = diffstore.stage(context.output, context.run_id, job.index, diff)
+    return ChunkOutcome(job.index, job.key, entries, 0, len(job.members), (), (), staged)

@@ -166,16 +166,6 @@ def report_diff(file: str, old: pa.Table | None, new: pa.Table | None, run_id: s
     return diff_table(rows, run_id) if rows else DIFF_SCHEMA.empty_table()
 
 
-def concat(tables: list[pa.Table]) -> pa.Table:
-    """One chunk's diff rows as one contiguous table.
-
-    Not a chunk per report: the table goes to the flow process pickled buffer
-    by buffer (tens of thousands of them for a chunk), and outlives the facts
-    whose columns the reports' parts share.
-    """
-    return pa.concat_tables(tables).combine_chunks() if tables else DIFF_SCHEMA.empty_table()
-
-
 @dataclass
 class DiffSummary:
     """Counts of a run's diff by change, report and rule, and a few examples to print."""
@@ -209,6 +199,16 @@ class DiffSummary:
             head = table.slice(0, room).select(["doc", "change", "rule", "old_rule", "old_text", "text",
                                                 "fields", "old_value", "value", "old_unit", "unit"])
             self.examples += [_example(row) for row in head.to_pylist()]
+
+    def merge(self, other: DiffSummary) -> None:
+        """Add the counts of another part of the run (a chunk's, counted where it was diffed)."""
+        self.totals.update(other.totals)
+        for mine, theirs in ((self.by_doc, other.by_doc), (self.by_rule, other.by_rule)):
+            for key, counts in theirs.items():
+                mine.setdefault(key, Counter()).update(counts)
+        room = self.max_examples - len(self.examples)
+        if room > 0:
+            self.examples += other.examples[:room]
 
     @property
     def added(self) -> int:

@@ -26,10 +26,11 @@ from typing import Self
 
 import pyarrow as pa
 
-from pipeline import ingest, memory
+from pipeline import diffstore, ingest, memory
 from pipeline import rules as rule_files
 from pipeline.chunks import ChunkOutcome, process_chunk
 from pipeline.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided
+from pipeline.diffstore import StagedDiff
 from pipeline.history import RunRecord, carry, write_errors, write_runs
 from pipeline.lock import OutputLock
 from pipeline.parquet import TableWriter
@@ -101,7 +102,8 @@ class RunWriter:
     """Collects chunk outcomes into a staged output version and publishes it at the end.
 
     Memory stays bounded: facts stay in their segment files (hard-linked into
-    the version), and diff rows stream to a TableWriter. Leaving a `with`
+    the version), and diff rows, staged by chunk (pipeline.diffstore), stream
+    to a TableWriter a batch at a time. Leaving a `with`
     block without `publish` discards the staged version.
     """
 
@@ -132,7 +134,7 @@ class RunWriter:
         self._skipped += outcome.skipped
         self._failed.extend(outcome.failed)
         self._crashed.extend(outcome.crashed)
-        self._add_diff(outcome.diff)
+        self._add_staged(outcome.diff)
         memory.release()
 
     def _locate(self, segment: str) -> tuple[Path, Path]:
@@ -141,15 +143,28 @@ class RunWriter:
             raise FileNotFoundError(f"segment {segment} vanished before publishing")
         return found
 
-    def _add_diff(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
+    def _diff_writer(self) -> TableWriter:
         if self._diff is None:
             self._diff = self._staged.table_writer(DIFFS_DIR, DIFF_SCHEMA, prefix=f"diff-{self.context.run_id}",
                                                    dictionary_columns=DIFF_DICTIONARY_COLUMNS,
                                                    batch_rows=DIFF_BATCH_ROWS)
-        self._diff.write(table)
+        return self._diff
+
+    def _add_diff(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._diff_writer().write(table)
         self.changes.add(table)
+
+    def _add_staged(self, staged: StagedDiff) -> None:
+        """Copy a chunk's staged diff rows into the run's diff file, a batch at a time."""
+        if staged.path is None:
+            return
+        writer = self._diff_writer()
+        for batch in diffstore.batches(staged.path):
+            writer.write(batch)
+        staged.path.unlink()
+        self.changes.merge(staged.changes)
 
     def _removed(self) -> None:
         """Diff rows for reports that had facts before and have none now (gone or failing)."""
@@ -184,6 +199,7 @@ class RunWriter:
             self._extracted, self._skipped, len(self._failed) + len(self._crashed), facts,
             self.changes.added, self.changes.removed, self.changes.changed))
         version = staged.commit()
+        diffstore.clear(context.output)
         self._segments.collect(kept_versions(context.output))
         texts.collect()
         if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
@@ -200,6 +216,7 @@ class RunWriter:
     def abort(self) -> None:
         """Discard everything staged; the published output stays as it was."""
         self._staged.abort()
+        diffstore.clear(self.context.output)
 
     def __enter__(self) -> Self:
         # The plan and the imported modules live through the run: keep them out

@@ -73,3 +73,24 @@ def test_summary_by_report_and_rule() -> None:
 
 def test_empty_summary() -> None:
     assert DiffSummary().lines() == ["Changes: none"]
+
+
+def test_summaries_of_parts_merge_into_the_summary_of_the_whole() -> None:
+    """Chunks count their own diff where they are diffed; the run adds the counts up in plan order."""
+    parts = [
+        diff_table(compare("a.txt", [], [fact(0, 3, "12件", 12), fact(5, 8, "3件", 3)]), "run-1"),
+        diff_table(compare("b.txt", [fact(0, 3, "5件", 5)], [fact(0, 3, "5件", 6)]), "run-1"),
+        diff_table(compare("a.txt", [fact(9, 11, "1项", 1, unit="项")], []), "run-1"),
+        diff_table(compare("c.txt", [], [fact(i, i + 2, "9件", 9) for i in range(0, 20, 2)]), "run-1"),
+    ]
+    whole = DiffSummary()
+    for part in parts:
+        whole.add(part)
+    merged = DiffSummary()
+    for part in parts:
+        counted = DiffSummary()
+        counted.add(part)
+        merged.merge(counted)
+    assert merged == whole
+    assert merged.by_doc["a.txt"] == {"added": 2, "removed": 1}
+    assert len(merged.examples) == merged.max_examples

@@ -16,10 +16,11 @@ import pytest
 
 import pipeline.chunks
 import pipeline.rules
+import pipeline.run
 import pipeline.state
 from output_snapshot import inodes, reader_view, rules_versions, table
 from stand_in import use_extractor
-from pipeline.chunks import one_per_process
+from pipeline.chunks import ChunkOutcome, one_per_process
 from pipeline.records import Document, Fact
 from pipeline.rules import RuleError, Rules
 from pipeline.run import run
@@ -388,6 +389,36 @@ def test_crash_mid_extraction_keeps_output_and_next_run_resumes(
     summary = go(clean_raw, out, batch_size=3)
     assert (summary.extracted, summary.skipped, summary.facts) == (12 - finished, finished, 12)
     assert {f["rules_version"] for f in table(out, "facts")} == {"rv-2"}
+
+
+def test_staged_diffs_never_outlive_a_run(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, clean_raw: Path, tmp_path: Path
+) -> None:
+    """Chunks stage their diff rows under .state/diffs/RUN; a run removes its own, and a killed run's."""
+    out = tmp_path / "output"
+    staging = out / ".state" / "diffs"
+    killed = staging / "20260101T000000Z-killed"
+    killed.mkdir(parents=True)
+    (killed / "chunk-000000.arrows").write_bytes(b"left by a run killed mid-way")
+    summary = go(clean_raw, out, batch_size=3)
+    assert summary.changes.added == 12 and len(table(out, "diffs")) == 12
+    assert list(staging.iterdir()) == []
+    for i in range(12):  # every fact changes value: every chunk has diff rows to stage
+        (clean_raw / f"{i:03d}.txt").write_text(f"报告{i}：新增{i + 50}件。", encoding="utf-8")
+    staged_when_killed: list[str] = []
+    add = pipeline.run.RunWriter.add
+
+    def dies_collecting_the_second_chunk(writer: pipeline.run.RunWriter, outcome: ChunkOutcome) -> None:
+        if outcome.index == 1:  # staged, not yet collected
+            staged_when_killed.extend(p.name for p in staging.glob("*/*.arrows"))
+            raise KeyboardInterrupt
+        add(writer, outcome)
+
+    monkeypatch.setattr(pipeline.run.RunWriter, "add", dies_collecting_the_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        go(clean_raw, out, batch_size=3)
+    assert staged_when_killed == ["chunk-000001.arrows"]
+    assert list(staging.iterdir()) == []
 
 
 def test_a_worker_keeps_one_copy_of_the_rules(rules: Rules, monkeypatch: pytest.MonkeyPatch) -> None:
