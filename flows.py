@@ -11,9 +11,11 @@ scale); unchanged chunks are linked without a task.
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
 Chunk tasks run as threads of the flow process, each handing its chunk to a
-worker process (`pipeline.workers`, which imports no Prefect); with
-`--workers 1` the flow's own process extracts, and with `--dask` the tasks run
-on the cluster's workers. With no PREFECT_API_URL, one temporary server starts
+worker process (`pipeline.workers`, which imports no Prefect), one or more;
+with `--dask` the tasks run on the cluster's workers and extract there. The
+flow's own process never extracts: it shares its interpreter with Prefect's
+threads and holds Prefect's objects, and a chunk ran ~10 % slower there than
+in a worker (README, "Benchmark"). With no PREFECT_API_URL, one temporary server starts
 for the run (`prefect_server`). `deploy.py` serves the flow on a schedule
 (see README, "Deployment").
 """
@@ -103,8 +105,7 @@ def plan_task(
 def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Rules) -> ChunkOutcome:
     """Extract a chunk's changed reports, carry the rest, store its segment.
 
-    In a worker process of the flow's pool when it has one; else here (one
-    process, or a Dask worker).
+    In a worker process of the flow's pool when it has one; else here, on a Dask worker.
     """
     pool = chunk_workers.active()
     if pool is not None:
@@ -125,17 +126,17 @@ def publish_task(writer: RunWriter) -> RunSummary:
 
 @flow(name="extract-reports")
 def extract_reports(
-    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False, processes: int = 0,
-    in_flight: int = 0,
+    raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False,
+    processes: int | None = 0, in_flight: int = 0,
 ) -> RunSummary:
     """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report.
 
     `processes` is how many worker processes extract chunks on this machine
-    (0: one per core); with 1 a chunk is extracted where its task runs: in
-    this process, or on a Dask worker. `in_flight` bounds the chunk tasks
-    submitted and not yet collected (0: four per worker process): each holds
-    its job and then its outcome in this process, so submitting every chunk
-    at once would cost memory in proportion to the corpus.
+    (0: one per core; None: none, a chunk is extracted where its task runs,
+    on a Dask worker). `in_flight` bounds the chunk tasks submitted and not
+    yet collected (0: four per worker process): each holds its job and then
+    its outcome in this process, so submitting every chunk at once would
+    cost memory in proportion to the corpus.
     """
     loaded = load_rules_task(rules)
     paths, catalogue = discover_task(raw)
@@ -143,11 +144,11 @@ def extract_reports(
         plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
                          pipeline_run.BATCH_SIZE, full)
         del paths, catalogue  # the plan holds what is needed of them
-        processes = processes or os.cpu_count() or 1
-        pool = chunk_workers.ChunkWorkers(processes, loaded) if processes > 1 and plan.to_extract else None
+        local = None if processes is None else processes or os.cpu_count() or 1
+        pool = chunk_workers.ChunkWorkers(local, loaded) if local and plan.to_extract else None
         with RunWriter(plan) as writer:
             with pool or contextlib.nullcontext():
-                for outcome in _outcomes(plan, loaded, in_flight or IN_FLIGHT_PER_WORKER * processes):
+                for outcome in _outcomes(plan, loaded, in_flight or IN_FLIGHT_PER_WORKER * (local or 1)):
                     writer.add(outcome)
             summary = publish_task(writer)  # the workers are stopped: publishing has the machine
     get_run_logger().info("\n%s", summary.report())
@@ -205,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     with shared_server():  # one server for the flow and its workers, not one each
         summary = extract_reports.with_options(task_runner=runner)(
             raw=args.raw, output=args.output, rules=args.rules, full=args.full,
-            processes=1 if args.dask else args.workers or 0, in_flight=in_flight)
+            processes=None if args.dask else args.workers or 0, in_flight=in_flight)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

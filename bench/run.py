@@ -1,7 +1,8 @@
 """The benchmark behind `make bench`: speed and memory of the pipeline on a corpus.
 
     python -m bench.run [--mb 20] [--seed 0] [--work DIR] [--extract-mb 5]
-                        [--no-overhead] [--one-report] [--json output/bench.json]
+                        [--no-overhead | --overhead-rounds N] [--one-report]
+                        [--json output/bench.json]
 
 Steps, each printed as it finishes:
 
@@ -16,7 +17,10 @@ Steps, each printed as it finishes:
    second over its wall time, and peak memory;
 4. the same command again with nothing changed: the no-op rerun time;
 5. orchestration overhead: the flow with `--workers 1` against the same run
-   without Prefect (`pipeline.run.run`), both one process, cold.
+   without Prefect (`pipeline.run.run`), both cold, one extracting process
+   each. This machine's speed drifts by a third over minutes, more than the
+   effect, so `--overhead-rounds N` runs N pairs, the order swapped every
+   round (flow first, then the plain run first), and reports the median.
 
 Memory is sampled from /proc every 0.2 s over the flow's process tree:
 `peak_rss_mb` is the largest sum of RSS of the flow process and its child
@@ -45,6 +49,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,6 +250,32 @@ def run_plain(raw: Path, output: Path, log: Path) -> Run:
     return run_process([sys.executable, "-c", PLAIN_RUN, str(raw), str(output)], log)
 
 
+def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int) -> list[tuple[Run, Run]]:
+    """`rounds` pairs of (one-worker flow, plain run), each cold; odd rounds run the plain one first."""
+    def flow(round_: int) -> Run:
+        run = run_flow(raw, work / "out-one-worker", work / "flow-one-worker.log", "--workers", "1")
+        print(_describe(f"flow --workers 1, cold (round {round_ + 1})", run, reports), flush=True)
+        return run
+
+    def plain(round_: int) -> Run:
+        run = run_plain(raw, work / "out-plain", work / "plain.log")
+        print(_describe(f"same without Prefect (pipeline.run.run), cold (round {round_ + 1})", run, reports),
+              flush=True)
+        return run
+
+    pairs = []
+    for round_ in range(rounds):
+        shutil.rmtree(work / "out-one-worker", ignore_errors=True)
+        shutil.rmtree(work / "out-plain", ignore_errors=True)
+        if round_ % 2 == 0:
+            first = flow(round_)
+            pairs.append((first, plain(round_)))
+        else:
+            first = plain(round_)
+            pairs.append((flow(round_), first))
+    return pairs
+
+
 def extraction_throughput(raw: Path, limit_bytes: int, repeats: int = EXTRACT_REPEATS) -> dict[str, Any]:
     """MB per CPU second of `extract_document` over the first `limit_bytes` of the corpus."""
     rules = load_rules(ROOT / "rules")
@@ -313,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="text for the one-core extraction figure (default 5)")
     parser.add_argument("--no-overhead", action="store_true",
                         help="skip step 5 (two more cold runs): no orchestration overhead figure")
+    parser.add_argument("--overhead-rounds", type=int, default=1,
+                        help="pairs of runs for the overhead, alternating which goes first (default 1)")
     parser.add_argument("--one-report", action="store_true", help="the whole corpus as one report")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json")
     args = parser.parse_args(argv)
@@ -339,13 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_describe("flow, cold", cold, info.files), flush=True)
     noop = run_flow(raw, outs["out"], args.work / "flow-noop.log")
     print(_describe("flow, rerun with nothing changed", noop, info.files), flush=True)
-    one = plain = None
-    if not args.no_overhead:
-        one = run_flow(raw, outs["out-one-worker"], args.work / "flow-one-worker.log", "--workers", "1")
-        print(_describe("flow --workers 1, cold", one, info.files), flush=True)
-        plain = run_plain(raw, outs["out-plain"], args.work / "plain.log")
-        print(_describe("same without Prefect (pipeline.run.run), cold", plain, info.files), flush=True)
-    runs = [r for r in (cold, noop, one, plain) if r is not None]
+    pairs = [] if args.no_overhead else overhead_pairs(raw, args.work, max(args.overhead_rounds, 1), info.files)
+    runs = [cold, noop, *(run for pair in pairs for run in pair)]
     for run in runs:
         if run.returncode != 0:
             print(run.output_tail, file=sys.stderr)
@@ -353,11 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     if code_changed:
         print("WARNING: code or rules changed during the benchmark: the rerun was not a no-op and"
               " the runs saw different code; run it again", file=sys.stderr)
-    overhead = None
-    if one is not None and plain is not None and one.returncode == plain.returncode == 0:
-        overhead = (one.seconds - plain.seconds) / one.seconds
-        print(f"orchestration overhead: {100 * overhead:.1f}% of the one-worker flow's wall time"
-              f" ({one.seconds - plain.seconds:.1f} s)", flush=True)
+    shares = [(one.seconds - plain.seconds) / one.seconds for one, plain in pairs
+              if one.returncode == plain.returncode == 0]
+    overhead = statistics.median(shares) if shares and len(shares) == len(pairs) else None
+    if overhead is not None:
+        rounds = f" (median of {len(shares)}: {', '.join(f'{100 * x:.1f}%' for x in shares)})" \
+            if len(shares) > 1 else f" ({pairs[0][0].seconds - pairs[0][1].seconds:.1f} s)"
+        print(f"orchestration overhead: {100 * overhead:.1f}% of the one-worker flow's wall time{rounds}",
+              flush=True)
+    one, plain = pairs[0] if pairs else (None, None)
 
     result = {
         "extract_mb_per_s": round(float(extract["mb_per_s"]), 3) if extract else None,
@@ -374,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             "corpus_reports": info.files,
             "extract": {k: round(v, 3) if isinstance(v, float) else v for k, v in extract.items()},
             "orchestration_overhead_share": None if overhead is None else round(overhead, 3),
+            "orchestration_overhead_rounds": [round(x, 3) for x in shares],
+            "overhead_rounds_s": [[round(one.seconds, 1), round(plain.seconds, 1)] for one, plain in pairs],
             **_details("flow_cold", cold),
             **_details("flow_noop", noop),
             **_details("flow_one_worker", one),

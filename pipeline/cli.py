@@ -31,8 +31,8 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--rules", default="rules", help="rules folder (default: rules)")
     top.add_argument("--full", action="store_true", help="re-extract every report, changed or not")
     top.add_argument("--workers", type=int, default=None,
-                     help="local worker processes for extraction (default: one per core; 1 runs in-process);"
-                          " with --dask ADDRESS, the cluster's workers (the flow keeps two chunks in flight"
+                     help="local worker processes for extraction (default: one per core);"
+                          " with --dask ADDRESS, the cluster's workers (the flow keeps four chunks in flight"
                           " per worker; default 16 workers)")
     top.add_argument("--dask", metavar="ADDRESS",
                      help="run extraction on a Dask cluster: a scheduler address (tcp://host:8786), "

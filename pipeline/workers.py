@@ -12,8 +12,8 @@ a chunk to an idle worker and wait for it.
 
 A worker that dies (killed, out of memory) fails the chunk it held with
 `WorkerDied` and is replaced; a worker whose parent dies reads end-of-file
-and exits. `python flows.py --workers 1` uses no worker: the task's own
-process extracts.
+and exits. `python flows.py --workers 1` has one worker: the flow's own
+process never extracts (flows.py says why).
 """
 from __future__ import annotations
 

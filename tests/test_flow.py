@@ -33,7 +33,8 @@ SCRIPT = textwrap.dedent("""
         with open(Path(rules) / "units.yaml", "a", encoding="utf-8") as handle:
             handle.write(unit)
         print("=== rule edit")
-        assert flows.main(args) == 0
+        assert flows.main(args[:-1] + ["1"]) == 0  # --workers 1: still a worker process, never this one
+    assert "jieba" not in sys.modules, "the flow's own process extracted"
 """)
 
 NEW_UNIT = "\n  - id: unit.count.horse\n    written: [匹]\n    dimension: count\n"
