@@ -5,8 +5,8 @@ Members whose key is unchanged are carried: their rows are read from the
 segment they were in, not extracted again. Members new, edited or keyed to
 other rules or code are read and extracted, and their old and new facts
 diffed; the diff rows wait in a file for the run to collect
-(pipeline.diffstore), not in the outcome. `process_chunk` is what `pipeline.run.run` calls per chunk and what
-`flows.py` runs as one Prefect task.
+(pipeline.diffstore), not in the outcome. `process_chunk` is what
+`pipeline.run.run` calls per chunk and what `flows.py` runs as one Prefect task.
 """
 from __future__ import annotations
 
