@@ -149,10 +149,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` now; one that ends while it is read is left out."""
     found, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+        try:  # a process that ended between two reads has no task folder left to list
+            tasks = list(Path(f"/proc/{parent}/task").glob("*/children"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 kids = [int(k) for k in task.read_text().split()]
             except OSError:
