@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--output", default="output", help="output folder (default: output)")
     top.add_argument("--rules", default="rules", help="rules folder (default: rules)")
     top.add_argument("--full", action="store_true", help="re-extract every report, changed or not")
-    top.add_argument("--workers", type=int, default=None,
+    top.add_argument("--workers", type=_at_least_one, default=None,
                      help="local worker processes for extraction (default: one per core);"
                           " with --dask ADDRESS, the cluster's workers (the flow keeps four chunks in flight"
                           " per worker; default 16 workers)")
@@ -47,6 +47,17 @@ def parser() -> argparse.ArgumentParser:
                           help="examples of each kind of error to print (default 10)")
     evaluate.add_argument("--json", help="also write the scores as JSON to this path")
     return top
+
+
+def _at_least_one(text: str) -> int:
+    """A count of processes: a whole number from 1 up (argparse reports the message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def check(rules_dir: Path) -> int:
