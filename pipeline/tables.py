@@ -48,15 +48,17 @@ class TableFigure:
     column_metric: str | None = None  # the column header without unit or year, for rows that are places
 
 
+def is_table_line(line: str) -> bool:
+    """A table row: cells split by tabs, or by at least two pipes."""
+    return "\t" in line or line.count("|") >= 2
+
+
 def _cells(text: str, start: int, end: int) -> list[Cell] | None:
     """Split one line into cells; None if it is not a table line."""
     line = text[start:end]
-    if "\t" in line:
-        sep = "\t"
-    elif line.count("|") >= 2:
-        sep = "|"
-    else:
+    if not is_table_line(line):
         return None
+    sep = "\t" if "\t" in line else "|"
     if sep == "|" and _SEPARATOR.match(line.strip()):
         return []
     cells, pos = [], start

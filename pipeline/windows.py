@@ -19,19 +19,16 @@ from __future__ import annotations
 import regex
 
 from pipeline.normalise import fold_chars, is_block, is_open
+from pipeline.tables import is_table_line
 
 WINDOW_CHARS = 1_000_000  # ~3 MB of UTF-8 Chinese: tens of MB of objects per window
 _MIN_LINE = 42  # longer than any line the section or heading patterns take for a heading
 _LINE = regex.compile(r"[^\n]*\n?")
 
 
-def _is_table_line(line: str) -> bool:
-    return "\t" in line or line.count("|") >= 2
-
-
 def _safe_after(line: str) -> bool:
-    """May a window end after this (stripped, non-blank) line?"""
-    return len(line) >= _MIN_LINE and not is_open(line) and not is_block(line) and not _is_table_line(line)
+    """May a window end after this (stripped, non-blank) line? (is_block takes in table rows.)"""
+    return len(line) >= _MIN_LINE and not is_open(line) and not is_block(line)
 
 
 def cuts(text: str, size: int = WINDOW_CHARS) -> list[int]:
@@ -65,7 +62,7 @@ def _next_cut(text: str, floor: int) -> int | None:
         line = fold_chars(m.group().strip(" \t\r\n\u3000"))  # as normalisation sees it
         if not line:
             continue
-        if m.start() >= floor and previous is not None and _safe_after(previous) and not _is_table_line(line):
+        if m.start() >= floor and previous is not None and _safe_after(previous) and not is_table_line(line):
             return m.start()
         previous = line
     return None
