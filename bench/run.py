@@ -257,27 +257,20 @@ def run_plain(raw: Path, output: Path, log: Path) -> Run:
 
 def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int) -> list[tuple[Run, Run]]:
     """`rounds` pairs of (one-worker flow, plain run), each cold; odd rounds run the plain one first."""
-    def flow(round_: int) -> Run:
-        run = run_flow(raw, work / "out-one-worker", work / "flow-one-worker.log", "--workers", "1")
-        print(_describe(f"flow --workers 1, cold (round {round_ + 1})", run, reports), flush=True)
-        return run
-
-    def plain(round_: int) -> Run:
-        run = run_plain(raw, work / "out-plain", work / "plain.log")
-        print(_describe(f"same without Prefect (pipeline.run.run), cold (round {round_ + 1})", run, reports),
-              flush=True)
-        return run
-
     pairs = []
-    for round_ in range(rounds):
-        shutil.rmtree(work / "out-one-worker", ignore_errors=True)
-        shutil.rmtree(work / "out-plain", ignore_errors=True)
-        if round_ % 2 == 0:
-            first = flow(round_)
-            pairs.append((first, plain(round_)))
-        else:
-            first = plain(round_)
-            pairs.append((flow(round_), first))
+    for round_ in range(1, rounds + 1):
+        runs: dict[str, Run] = {}
+        for kind in ("flow", "plain") if round_ % 2 else ("plain", "flow"):
+            out = work / ("out-one-worker" if kind == "flow" else "out-plain")
+            shutil.rmtree(out, ignore_errors=True)
+            if kind == "flow":
+                runs[kind] = run_flow(raw, out, work / "flow-one-worker.log", "--workers", "1")
+                name = "flow --workers 1"
+            else:
+                runs[kind] = run_plain(raw, out, work / "plain.log")
+                name = "same without Prefect (pipeline.run.run)"
+            print(_describe(f"{name}, cold (round {round_})", runs[kind], reports), flush=True)
+        pairs.append((runs["flow"], runs["plain"]))
     return pairs
 
 
