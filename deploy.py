@@ -16,7 +16,7 @@ Deployments (both with the folders as parameters, one run at a time):
 
 `serve` keeps running and starts flow runs in subprocesses of this process;
 stop it with Ctrl-C. Two runs on the same output folder are refused by the
-output lock in any case (`pipeline.lock`).
+output lock in any case (`pipeline.storage.lock`).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Prefect 3 flow: Chinese reports in `raw/` -> facts and documents Parquet in `output/`.
 
-The logic lives in `pipeline.run`; this file only wires it as tasks and holds
+The logic lives in `pipeline.runs.run`; this file only wires it as tasks and holds
 the command line. Runs are incremental: only reports whose content, rules or
 code changed are extracted, one task per chunk of ~BATCH_SIZE reports (a task
 run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
@@ -11,7 +11,7 @@ scale); unchanged chunks are linked without a task.
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
 Chunk tasks run as threads of the flow process, each handing its chunk to a
-worker process (`pipeline.workers`, which imports no Prefect), one or more;
+worker process (`pipeline.processes.workers`, which imports no Prefect), one or more;
 with `--dask` the tasks run on the cluster's workers and extract there. The
 flow's own process never extracts: it shares its interpreter with Prefect's
 threads and holds Prefect's objects, and a chunk ran ~10 % slower there than
@@ -28,11 +28,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-if __name__ == "__main__":  # a run's own process (pipeline.memory says why)
-    from pipeline import spawn
+if __name__ == "__main__":  # a run's own process (pipeline.processes.memory says why)
+    from pipeline.processes import spawn
 
     spawn.prefer_system_allocator()  # before anything imports pyarrow
-    from pipeline import memory
+    from pipeline.processes import memory
 
     memory.keep_pandas_out()  # before pipeline.cli imports pyarrow.dataset, which loads it
 
@@ -51,13 +51,13 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from pipeline import run as pipeline_run
-from pipeline import workers as chunk_workers
-from pipeline.chunks import one_per_process
-from pipeline.lock import OutputLock
-from pipeline.rules import Rules
-from pipeline.run import ChunkOutcome, RunSummary, RunWriter
-from pipeline.state import Catalogue, ChunkJob, Plan, RunContext, plan_run
+from pipeline.runs import run as pipeline_run
+from pipeline.processes import workers as chunk_workers
+from pipeline.runs.chunks import one_per_process
+from pipeline.storage.lock import OutputLock
+from pipeline.rules.load import Rules
+from pipeline.runs.run import ChunkOutcome, RunSummary, RunWriter
+from pipeline.runs.plan import Catalogue, ChunkJob, plan_run, RunContext, RunPlan
 from prefect_server import shared_server
 
 # Chunk tasks submitted ahead per worker. Outcomes are collected in plan order and a chunk
@@ -68,7 +68,7 @@ REMOTE_WORKERS = 16  # a remote Dask cluster's size when --workers does not say 
 
 # No Prefect cache on these tasks: the content-addressed segments under
 # OUTPUT/.state are the cache (keyed by report hash + rules version + code
-# version, see pipeline.state). They are Parquet that output versions
+# version, see pipeline.runs.manifest). They are Parquet that output versions
 # hard-link, and they are collected with the versions; a Prefect result cache
 # would be a second, pickled, never-collected copy of every fact. Large
 # arguments are quoted so Prefect does not walk them looking for futures.
@@ -92,7 +92,7 @@ def discover_task(raw: str) -> tuple[list[Path], Catalogue]:
 def plan_task(
     raw: str, output: str, paths: list[Path], catalogue: Catalogue, rules_version: str,
     chunk_size: int, full: bool,
-) -> Plan:
+) -> RunPlan:
     """Key every report and chunk; say how much is new."""
     plan = plan_run(Path(raw), Path(output), paths, catalogue, rules_version, chunk_size=chunk_size, force=full)
     stored = sum(job.stored for job in plan.jobs)
@@ -155,7 +155,7 @@ def extract_reports(
     return summary
 
 
-def _outcomes(plan: Plan, rules: Rules, in_flight: int) -> Iterator[ChunkOutcome]:
+def _outcomes(plan: RunPlan, rules: Rules, in_flight: int) -> Iterator[ChunkOutcome]:
     """Every chunk's outcome, in plan order.
 
     Chunks to build go to the flow's task runner (worker processes or a Dask

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.ingest import discover, read_document
+from pipeline.ingest.reports import discover, read_document
 from pipeline.records import Document
 
 RAW = Path(__file__).resolve().parent.parent / "raw"

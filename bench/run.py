@@ -17,7 +17,7 @@ Steps, each printed as it finishes:
    second over its wall time, and peak memory;
 4. the same command again with nothing changed: the no-op rerun time;
 5. orchestration overhead: the flow with `--workers 1` against the same run
-   without Prefect (`pipeline.run.run`), both cold, one extracting process
+   without Prefect (`pipeline.runs.run.run`), both cold, one extracting process
    each. This machine's speed drifts by a third over minutes, more than the
    effect, so `--overhead-rounds N` runs N pairs, the order swapped every
    round (flow first, then the plain run first), and reports the median.
@@ -61,17 +61,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_builder
-from pipeline.extract import extract_document
-from pipeline.ingest import discover, read_document
+from pipeline.facts.extract import extract_document
+from pipeline.ingest.reports import discover, read_document
 from pipeline.records import Document
-from pipeline.rules import load_rules
+from pipeline.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MB = 20.0
 POLL_SECONDS = 0.2
 EXTRACT_REPEATS = 3  # the machine may be shared: the median of three passes
 SERVER_MARKS = ("uvicorn", "prefect.server")  # command lines of the temporary Prefect server
-PLAIN_RUN = ("import sys; from pathlib import Path; from pipeline.run import run; "
+PLAIN_RUN = ("import sys; from pathlib import Path; from pipeline.runs.run import run; "
              "print(run(Path(sys.argv[1]), Path(sys.argv[2]), Path('rules')).report())")
 
 _PSS_LINE = re.compile(r"^Pss:\s+(\d+) kB", re.M)
@@ -251,7 +251,7 @@ def run_flow(raw: Path, output: Path, log: Path, *options: str) -> Run:
 
 
 def run_plain(raw: Path, output: Path, log: Path) -> Run:
-    """The same run without Prefect (`pipeline.run.run`, one process)."""
+    """The same run without Prefect (`pipeline.runs.run.run`, one process)."""
     return run_process([sys.executable, "-c", PLAIN_RUN, str(raw), str(output)], log)
 
 
@@ -268,7 +268,7 @@ def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int) -> list[tup
                 name = "flow --workers 1"
             else:
                 runs[kind] = run_plain(raw, out, work / "plain.log")
-                name = "same without Prefect (pipeline.run.run)"
+                name = "same without Prefect (pipeline.runs.run.run)"
             print(_describe(f"{name}, cold (round {round_})", runs[kind], reports), flush=True)
         pairs.append((runs["flow"], runs["plain"]))
     return pairs

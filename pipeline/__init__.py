@@ -1,33 +1,25 @@
 """Figures from Chinese IP and regional-statistics reports, as facts in Parquet.
 
-The stages, in the order data flows through them (one module each):
+The subpackages, in the order data flows through them:
 
-1. `ingest`     - find reports under the raw folder, decode them (`formats`
-                  turns PDF, Word and HTML into text), read titles and dates
-2. `normalise`  - fold full-width and traditional characters, join broken
-                  lines, keeping a map back to raw character offsets
-3. `segment`    - sentences and clauses
-4. `figures`    - numbers with scale words and units, ranks, fractions;
-                  exclusions; overlaps resolved by `longest_first`
-   `tables`     - table cells as figures, unit and period from headers
-5. attribution  - `kind` (type and sign), `metric` (with its lexicon id),
-                  `region` (over the `gazetteer` of China's divisions),
-                  `period`; `plan` spots plan documents
-6. `extract`    - one document's facts, offsets pointing into its text; a
-                  long one window by window, cut between paragraphs (`windows`)
-7. output       - `chunks` extracts what changed, chunk by chunk, into
-                  content-addressed segments (`chunkstore`), staging their diff
-                  rows (`diffstore`); `run` publishes a version
-                  atomically (`store`, `parquet`, `texts` over `contentstore`, `lock`) with its
-                  run `history`, `diff` and `state`; `review` and `analyst`
-                  build the review site (report pages rendered by the
-                  chunks, `review.pagestore`) and the DuckDB views over it,
-                  in a process of their own (`views`);
-                  `memory` hands freed memory back between chunks;
-                  `workers` runs chunks in worker processes (both started by `spawn`)
+1. `ingest`     - find reports under the raw folder and decode them (`formats`
+                  turns PDF, Word and HTML into text); titles and dates
+2. `text`       - the normalised text stages read, with a map back to raw
+                  offsets; sentences and clauses; windows of a long report
+3. `figures`    - numbers with scale words and units, ranks, fractions, table
+                  cells; exclusions; overlaps resolved by one policy
+4. `attribute`  - type and sign, metric, region (over a gazetteer of China's
+                  divisions and the named regions of the rules), period
+5. `facts`      - one document in, its `Fact` records out
+6. `runs`       - incremental runs: keys, manifest, the run plan, chunks and
+                  their stored segments, diffs, history, the run itself
+   `storage`    - the output folder: Parquet schemas and writers, atomic
+                  versions, content-addressed texts, the run lock, its paths
+   `processes`  - worker processes, how children start, memory handed back
+7. `views`      - the review site and the DuckDB views over a published version
 
-`rules` (with `rulefile`) loads and checks the YAML rule files that stages 4
-and 5 read; `records` holds the frozen records passed between stages;
-`evaluate` grades facts against gold annotations; `cli` is the command line.
-This package never imports Prefect: `flows.py` wires these stages as tasks.
+`rules` reads the YAML rule files and compiles them once into the object
+stages 3 and 4 receive. `records` holds the typed records passed between
+stages; `evaluate` grades facts against gold annotations; `cli` is the
+command line. This package never imports Prefect: `flows.py` wires it.
 """

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import evaluate as grading
-from pipeline.ingest import CatalogueError
-from pipeline.lock import OutputBusyError
-from pipeline.rules import RuleError, load_rules
+from pipeline.ingest.reports import CatalogueError
+from pipeline.storage.lock import OutputBusyError
+from pipeline.rules.load import RuleError, load_rules
 
 USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
        python flows.py check [--rules DIR]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-import pipeline.extract
+import pipeline.facts.extract
 from pipeline.records import Document, Fact
 
 
@@ -15,4 +15,4 @@ def use_extractor(monkeypatch: pytest.MonkeyPatch, extract: Callable[[Document, 
     def windows(doc: Document, rules: Any) -> Iterator[list[Fact]]:
         yield extract(doc, rules)
 
-    monkeypatch.setattr(pipeline.extract, "extract_document_windows", windows)
+    monkeypatch.setattr(pipeline.facts.extract, "extract_document_windows", windows)

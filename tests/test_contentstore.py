@@ -1,4 +1,4 @@
-"""pipeline.contentstore: atomic writes, links (or copies), and collection of what nothing links."""
+"""pipeline.storage.contentstore: atomic writes, links (or copies), and collection of what nothing links."""
 from __future__ import annotations
 
 import errno
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contentstore import ContentStore, link_or_copy
+from pipeline.storage.contentstore import ContentStore, link_or_copy
 
 
 def test_written_files_are_collected_once_nothing_links_them(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.diff import DIFF_SCHEMA, DiffSummary, compare, diff_table, pair
+from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary, compare, diff_table, pair
 
 
 def fact(start: int, end: int, text: str, value: float, unit: str = "件", **more: Any) -> dict[str, Any]:

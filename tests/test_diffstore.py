@@ -1,4 +1,4 @@
-"""Staged diffs (pipeline.diffstore): a chunk's diff rows reach the run's diff file through a file."""
+"""Staged diffs (pipeline.runs.staged_diffs): a chunk's diff rows reach the run's diff file through a file."""
 from __future__ import annotations
 
 import pickle
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline import diffstore
-from pipeline.chunks import process_chunk
-from pipeline.diff import DIFF_SCHEMA, DiffSummary, diff_table
-from pipeline.run import discover
-from pipeline.rules import Rules
-from pipeline.state import plan_run
+from pipeline.runs import staged_diffs as diffstore
+from pipeline.runs.chunks import process_chunk
+from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary, diff_table
+from pipeline.runs.run import discover
+from pipeline.rules.load import Rules
+from pipeline.runs.plan import plan_run
 
 
 def _rows(doc: str, n: int, start: int = 0) -> pa.Table:

@@ -1,6 +1,6 @@
 """End to end over the sample reports in raw/: Parquet out, specific facts by value.
 
-`pipeline.run.run` is the same code the Prefect flow calls, without a
+`pipeline.runs.run.run` is the same code the Prefect flow calls, without a
 server; `test_flow_cli` runs `python flows.py` itself once (it starts a
 temporary Prefect server, so it takes tens of seconds).
 """
@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.run import run
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.evaluate import GoldError, as_json, format_report, grade, load_facts, load_gold, match, same_region
-from pipeline.run import run
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"

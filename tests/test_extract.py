@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from pipeline.extract import extract_text
-from pipeline.figures import Figure, _in_paragraph, longest_first
-from pipeline.rules import Rules
+from pipeline.facts.extract import extract_text
+from pipeline.figures.finder import Figure, _in_paragraph, longest_first
+from pipeline.rules.load import Rules
 
 PUBLISHED = date(2024, 4, 26)
 
@@ -156,11 +156,11 @@ def test_searching_places_only_where_figures_need_them_changes_no_region(rules: 
     every figure of the sample reports gets the region a full index gives it."""
     from pathlib import Path
 
-    from pipeline.figures import finder_for
-    from pipeline.ingest import discover, read_document
-    from pipeline.normalise import normalise
-    from pipeline.region import document_scope, entity_end, index, region_for
-    from pipeline.segment import sentences
+    from pipeline.figures.finder import finder_for
+    from pipeline.ingest.reports import discover, read_document
+    from pipeline.text.normalise import normalise
+    from pipeline.attribute.region import document_scope, entity_end, index, region_for
+    from pipeline.text.segment import sentences
 
     raw = Path(__file__).resolve().parent.parent / "raw"
     gaz, checked = rules.gazetteer, 0

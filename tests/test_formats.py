@@ -26,9 +26,9 @@ from reportlab.platypus import (
     Table,
 )
 
-from pipeline.extract import extract_text
-from pipeline.formats import FORMATS, CorruptError, EncryptedError, FormatError, NoTextError, to_text
-from pipeline.rules import Rules
+from pipeline.facts.extract import extract_text
+from pipeline.ingest.formats import FORMATS, CorruptError, EncryptedError, FormatError, NoTextError, to_text
+from pipeline.rules.load import Rules
 
 # A CID font every PDF viewer knows (Adobe-GB1): no font file needed, text extracts as Chinese.
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))

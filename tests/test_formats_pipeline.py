@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.run import run
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = "2023年，全市新增注册商标3.98万件，同比增长12.5%。"

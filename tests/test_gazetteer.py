@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.gazetteer import Gazetteer, Region, load_gazetteer, read_region_rules, short_name
-from pipeline.rulefile import RuleError
+from pipeline.attribute.gazetteer import Gazetteer, Region, load_gazetteer, read_region_rules, short_name
+from pipeline.rules.files import RuleError
 
 ROOT = Path(__file__).parent.parent
 RULES = ROOT / "rules"
@@ -212,7 +212,7 @@ def _word_at_by_segmenting(text: str, start: int, length: int) -> bool:
     "政和县ABC123云和",  # Latin letters and digits next to a name; a name at the very end
 ])
 def test_word_check_skips_the_segmenter_only_when_it_would_agree(text: str) -> None:
-    from pipeline.gazetteer import _word_at
+    from pipeline.attribute.gazetteer import _word_at
 
     for start in range(len(text)):
         for length in (2, 3):

@@ -1,6 +1,6 @@
 """Incremental runs with the real rules and extractor: a rule edit, a broken rule file, `check`.
 
-These run `pipeline.run.run` (the code the flow calls) without Prefect;
+These run `pipeline.runs.run.run` (the code the flow calls) without Prefect;
 tests/test_flow.py runs the same story through the real flow once.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 import flows
 from output_snapshot import table, tree
-from pipeline.rules import RuleError
-from pipeline.run import run
+from pipeline.rules.load import RuleError
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

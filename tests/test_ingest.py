@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.ingest as ingest
-from pipeline.ingest import (
+import pipeline.ingest.reports as ingest
+from pipeline.ingest.reports import (
     MAX_REPORT_BYTES,
     CatalogueError,
     UnreadableError,

@@ -16,11 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 
-import pipeline.rules
+import pipeline.rules.load
 from output_snapshot import READER_DIRS, reader_view, table
 from stand_in import use_extractor
-from pipeline.lock import LOCK_NAME, OutputBusyError, OutputLock
-from pipeline.run import run
+from pipeline.storage.lock import LOCK_NAME, OutputBusyError, OutputLock
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ CHILD = textwrap.dedent("""
     import os, re, signal, sys
     from pathlib import Path
     from types import SimpleNamespace
-    import pipeline.extract, pipeline.rules, pipeline.run, pipeline.store
+    import pipeline.facts.extract, pipeline.rules.load, pipeline.runs.run, pipeline.storage.versions
     from pipeline.records import Fact
 
     raw, out, version, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -47,13 +47,13 @@ CHILD = textwrap.dedent("""
                      sentence=doc.text, rule="test", rules_version=rules.version)
                 for m in re.finditer(r"(\\d+)件", doc.text)]
 
-    pipeline.rules.load_rules = lambda rules_dir: SimpleNamespace(version=version)
-    pipeline.extract.extract_document_windows = lambda doc, rules: [extract(doc, rules)]
+    pipeline.rules.load.load_rules = lambda rules_dir: SimpleNamespace(version=version)
+    pipeline.facts.extract.extract_document_windows = lambda doc, rules: [extract(doc, rules)]
     if kill_at == "history":
-        pipeline.run.write_runs = die
+        pipeline.runs.run.write_runs = die
     if kill_at == "switch":  # after `current` moved, before the reader links and the pruning
-        pipeline.store._ensure_link = die
-    pipeline.run.run(raw, out, raw.parent / "rules", batch_size=2)
+        pipeline.storage.versions._ensure_link = die
+    pipeline.runs.run.run(raw, out, raw.parent / "rules", batch_size=2)
 """)
 
 
@@ -62,7 +62,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> None:
     def extract(doc, rules):  # type: ignore[no-untyped-def]
         return []
 
-    monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
+    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
     use_extractor(monkeypatch, extract)
 
 

@@ -1,4 +1,4 @@
-"""pipeline.memory: what a run holds throughout skips the collector; pandas kept out; children get the system allocator."""
+"""pipeline.processes.memory: what a run holds throughout skips the collector; pandas kept out; children get the system allocator."""
 from __future__ import annotations
 
 import gc
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import memory, spawn
+from pipeline.processes import memory, spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def _python(code: str) -> str:
 
 def test_pandas_is_kept_out_and_pyarrow_still_works() -> None:
     """pyarrow.dataset loads pandas at import; once it is kept out, datasets and arrays work without it."""
-    code = ("import sys; from pipeline import memory; memory.keep_pandas_out(); "
+    code = ("import sys; from pipeline.processes import memory; memory.keep_pandas_out(); "
             "import pyarrow as pa, pyarrow.dataset as ds; "
             "print(ds.dataset(pa.table({'a': [1, 2]})).to_table().num_rows, 'pandas' in sys.modules)")
     assert _python(code) == "2 False"
@@ -58,7 +58,7 @@ def test_pandas_is_kept_out_and_pyarrow_still_works() -> None:
 
 def test_pandas_already_loaded_is_left_alone() -> None:
     """A process that uses pandas (a test, an analyst's script) keeps it: no finder goes in."""
-    code = ("import sys, pandas; from pipeline import memory; memory.keep_pandas_out(); "
+    code = ("import sys, pandas; from pipeline.processes import memory; memory.keep_pandas_out(); "
             "print(any(isinstance(f, memory._NoPandas) for f in sys.meta_path))")
     assert _python(code) == "False"
     assert _python(code.replace("import sys, pandas;", "import sys;")) == "True"

@@ -10,20 +10,20 @@ from typing import Any
 import lxml.html
 import pytest
 
-import pipeline.review.pages
-import pipeline.rules
-import pipeline.run
-import pipeline.views
+import pipeline.views.review.pages
+import pipeline.rules.load
+import pipeline.runs.run
+import pipeline.views.build
 from stand_in import use_extractor
-from pipeline.parquet import document_row, documents_table, facts_table
+from pipeline.storage.parquet import document_row, documents_table, facts_table
 from pipeline.records import Document, Fact
-from pipeline.review import REVIEW_DIR, pagestore, write_review
-from pipeline.review.data import Report, ReportText, load
-from pipeline.review.pages import PageStatus
-from pipeline.review.pagestore import PageStore, clean_page, page_key
-from pipeline.run import run
-from pipeline.state import read_manifest
-from pipeline.store import current_version
+from pipeline.views.review import REVIEW_DIR, pagestore, write_review
+from pipeline.views.review.data import Report, ReportText, load
+from pipeline.views.review.pages import PageStatus
+from pipeline.views.review.pagestore import PageStore, clean_page, page_key
+from pipeline.runs.run import run
+from pipeline.runs.manifest import read_manifest
+from pipeline.storage.versions import current_version
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = re.compile(r"(\d+)(件|项)")
@@ -56,7 +56,7 @@ def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(doc.file)
         return stub_extract(doc, rules)
 
-    monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
+    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
     use_extractor(monkeypatch, extract)
     return seen
 
@@ -102,8 +102,8 @@ def test_stored_pages_equal_the_pages_the_review_renders(
     """On the sample reports (and one with CR LF line ends), however the output path is spelled;
     and with pages cut to their first characters and facts, as a very long report's is."""
     if limits is not None:
-        monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", limits[0])
-        monkeypatch.setattr(pipeline.review.pages, "PAGE_FACTS_MAX", limits[1])
+        monkeypatch.setattr(pipeline.views.review.pages, "PAGE_TEXT_MAX", limits[0])
+        monkeypatch.setattr(pipeline.views.review.pages, "PAGE_FACTS_MAX", limits[1])
         monkeypatch.setattr(pagestore, "PAGE_FACTS_MAX", limits[1])
     raw = Path(shutil.copytree(ROOT / "raw", tmp_path / "raw"))
     (raw / "crlf.txt").write_bytes(CRLF.encode("utf-8"))
@@ -128,15 +128,15 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     Runs build their views in this process here, where the recorder sees them
     (test_views checks that the child process writes the same review).
     """
-    monkeypatch.setattr(pipeline.run, "write_views_apart", pipeline.views.write_views)
+    monkeypatch.setattr(pipeline.runs.run, "write_views_apart", pipeline.views.build.write_views)
     docs: list[str] = []
-    render = pipeline.review.pages.report_page
+    render = pipeline.views.review.pages.report_page
 
     def report_page(report: Report, facts: list[dict[str, Any]], text: ReportText) -> tuple[str, PageStatus]:
         docs.append(report.doc)
         return render(report, facts, text)
 
-    monkeypatch.setattr(pipeline.review.pages, "report_page", report_page)
+    monkeypatch.setattr(pipeline.views.review.pages, "report_page", report_page)
     return docs
 
 
@@ -250,7 +250,7 @@ def test_review_code_version_hashes_the_review_sources(monkeypatch: pytest.Monke
 
 def test_a_long_report_page_shows_its_first_facts_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Limits made small: a page holds the first facts and the start of the text, and says what it left out."""
-    monkeypatch.setattr(pipeline.review.pages, "PAGE_FACTS_MAX", 2)
+    monkeypatch.setattr(pipeline.views.review.pages, "PAGE_FACTS_MAX", 2)
     monkeypatch.setattr(pagestore, "PAGE_FACTS_MAX", 2)  # the chunks' renderer imports it by name
     long = Document("id3", "z.txt", tmp_path / "z.txt", "1件，2件，3件，4件，5件", "2" * 64, "utf-8")
     facts = facts_table(stub_extract(long, SimpleNamespace(version="rv-1")))
@@ -262,14 +262,14 @@ def test_a_long_report_page_shows_its_first_facts_and_says_so(tmp_path: Path, mo
     assert 'data-k="1"' in html and 'data-k="2"' not in html
     assert "5件" in html  # all the text: only the facts were cut
 
-    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 7)  # "1件，2件，3件"[:7]: the third fact ends at 8
+    monkeypatch.setattr(pipeline.views.review.pages, "PAGE_TEXT_MAX", 7)  # "1件，2件，3件"[:7]: the third fact ends at 8
     html = clean_page(row, facts, long.text)
     assert html is not None and "first 2 of the report's 5 facts and 7 of its 14 characters" in html
     assert "4件" not in html.split('id="text"')[1]
 
-    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 6)
+    monkeypatch.setattr(pipeline.views.review.pages, "PAGE_TEXT_MAX", 6)
     html = clean_page(row, facts, long.text)
     assert html is not None and "first 2 of the report's 5 facts and 6 of its 14 characters" in html
-    monkeypatch.setattr(pipeline.review.pages, "PAGE_TEXT_MAX", 4)  # "1件，2": the second fact no longer fits
+    monkeypatch.setattr(pipeline.views.review.pages, "PAGE_TEXT_MAX", 4)  # "1件，2": the second fact no longer fits
     html = clean_page(row, facts, long.text)
     assert html is not None and "first 1 of the report's 5 facts and 4 of its 14 characters" in html

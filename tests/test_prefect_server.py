@@ -17,7 +17,7 @@ from prefect.settings import PREFECT_API_URL
 
 import flows
 import prefect_server
-from pipeline.state import ChunkJob, Plan, RunContext
+from pipeline.runs.plan import ChunkJob, RunContext, RunPlan
 
 URL = "http://127.0.0.1:1/api"
 
@@ -110,7 +110,7 @@ def test_chunks_are_submitted_a_few_at_a_time_and_collected_in_order(monkeypatch
     stored = {2, 5}
     jobs = tuple(ChunkJob(i, f"k{i}", (), i in stored, {}) for i in range(9))
     context = RunContext("run", Path("raw"), Path("out"), None, "rv", "cv", 0, False)
-    plan = Plan(context, None, jobs, (), 0)  # type: ignore[arg-type]  # the manifest is not read
+    plan = RunPlan(context, None, jobs, (), 0)  # type: ignore[arg-type]  # the manifest is not read
 
     outcomes = list(flows._outcomes(plan, rules=None, in_flight=3))  # type: ignore[arg-type]
 

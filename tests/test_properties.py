@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.extract import extract_text
-from pipeline.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
+from pipeline.facts.extract import extract_text
+from pipeline.text.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.records import Fact
-from pipeline.rules import Rules, load_rules
-from pipeline.segment import CLAUSE_MARKS, ClauseStarts, clause_start
-from pipeline.windows import cuts
+from pipeline.rules.load import Rules, load_rules
+from pipeline.text.segment import CLAUSE_MARKS, ClauseStarts, clause_start
+from pipeline.text.windows import cuts
 
 RULES: Rules = load_rules(Path(__file__).resolve().parent.parent / "rules")  # once per module
 FULL_WIDTH = str.maketrans("0123456789,.", "０１２３４５６７８９，．")
@@ -212,7 +212,7 @@ def test_offset_map_points_every_character_at_its_raw_source(text: str) -> None:
 
 
 # Paragraphs of the sample reports, and made-up ones, in any order: cut into windows
-# of any size (pipeline.windows), a text gives the facts it gives whole.
+# of any size (pipeline.text.windows), a text gives the facts it gives whole.
 SAMPLE_LINES = sorted({line for path in (Path(__file__).resolve().parent.parent / "raw").glob("*.txt")
                        for line in path.read_text(encoding="utf-8").splitlines() if line.strip()})
 paragraphs = st.lists(st.sampled_from(SAMPLE_LINES) | report_like | st.just(""), min_size=1, max_size=40)
@@ -248,7 +248,7 @@ HAN = "专利授权量达到全年累计完成发明拥有实现质押融资金�
 @example("专利授权量达到")
 @example("高价值发明专利")  # a term of rules/metrics.yaml, tagged n
 def test_tagging_matches_jiebas_tagger(text: str) -> None:
-    from pipeline.metric import _posseg, tagged, use_terms
+    from pipeline.attribute.metric import _posseg, tagged, use_terms
 
     use_terms(RULES.terms)
     assert tagged(text) == [(w.word, w.flag) for w in _posseg().cut(text, HMM=False)]

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import pipeline.review
+import pipeline.views.review
 from pipeline.records import Fact
-from pipeline.review import REVIEW_DIR, text_path, write_review
-from pipeline.review.data import _numbers, fact_groups
-from pipeline.review.pages import escape, highlight, script_json
-from pipeline.store import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
+from pipeline.views.review import REVIEW_DIR, text_path, write_review
+from pipeline.views.review.data import _numbers, fact_groups
+from pipeline.views.review.pages import escape, highlight, script_json
+from pipeline.storage.versions import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 TEXT_A = f"2023年，金华市新增注册商标3.98万件，同比增长31.7%。\n\n{HOSTILE}\n杭州市专利授权量2.1万件。"
@@ -250,7 +250,7 @@ def test_facts_read_a_file_group_at_a_time_give_the_same_review(
     groups = fact_groups((split / FACTS_DIR).resolve())
     assert [[p.name.split("-")[0] for p in group] for group in groups] == [["part1", "part2", "part3"], ["part0"]]
 
-    monkeypatch.setattr(pipeline.review, "FACT_CHUNK", 3)  # chunks span file groups
+    monkeypatch.setattr(pipeline.views.review, "FACT_CHUNK", 3)  # chunks span file groups
     whole = review_files(write_review(output, texts=given_texts).parent)
     parts = review_files(write_review(split, texts=given_texts).parent)
     assert parts == whole

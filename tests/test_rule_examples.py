@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.extract import extract_text
-from pipeline.rules import example_items, load_rules
+from pipeline.facts.extract import extract_text
+from pipeline.rules.load import example_items, load_rules
 from pipeline.records import Fact
 
 RULES = load_rules(Path(__file__).resolve().parent.parent / "rules")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.rules import RuleError, load_rules
+from pipeline.rules.load import RuleError, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,8 +68,8 @@ def test_pathological_pattern_is_refused_at_load(rules_copy: Path) -> None:
 
 def test_runaway_pattern_is_stopped_on_a_report(rules_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pattern that passes the load probes but runs away on real text is stopped and named."""
-    from pipeline import figures
-    from pipeline.extract import extract_text
+    from pipeline.figures import finder as figures
+    from pipeline.facts.extract import extract_text
 
     _append(rules_copy / "exclusions.yaml", "  - id: excl.sneaky\n    pattern: '(?:件件|件)+X'\n    reason: test\n")
     rules = load_rules(rules_copy)

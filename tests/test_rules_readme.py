@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.extract import extract_text
-from pipeline.rules import Rules, example_items, load_rules
+from pipeline.facts.extract import extract_text
+from pipeline.rules.load import Rules, example_items, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```yaml\n# in rules/(\S+)\n(.*?)```", re.S)

@@ -14,16 +14,16 @@ from types import SimpleNamespace
 
 import pytest
 
-import pipeline.chunks
-import pipeline.rules
-import pipeline.run
-import pipeline.state
+import pipeline.runs.chunks
+import pipeline.rules.load
+import pipeline.runs.run
+import pipeline.runs.plan
 from output_snapshot import inodes, reader_view, rules_versions, table
 from stand_in import use_extractor
-from pipeline.chunks import ChunkOutcome, one_per_process
+from pipeline.runs.chunks import ChunkOutcome, one_per_process
 from pipeline.records import Document, Fact
-from pipeline.rules import RuleError, Rules
-from pipeline.run import run
+from pipeline.rules.load import RuleError, Rules
+from pipeline.runs.run import run
 
 COUNT = re.compile(r"(\d+)(件|项)")
 
@@ -52,7 +52,7 @@ class Stubs:
 @pytest.fixture()
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
     stub = Stubs()
-    monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version=stub.version))
+    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version=stub.version))
     use_extractor(monkeypatch, stub.extract)
     return stub
 
@@ -142,7 +142,7 @@ def test_rule_error_aborts_before_writing(stubs: Stubs, monkeypatch: pytest.Monk
     def broken(rules_dir: Path) -> None:
         raise RuleError("rules/units.yaml", 12, "unit.wan", "bad pattern")
 
-    monkeypatch.setattr(pipeline.rules, "load_rules", broken)
+    monkeypatch.setattr(pipeline.rules.load, "load_rules", broken)
     out = tmp_path / "output"
     with pytest.raises(RuleError, match="units.yaml:12: rule 'unit.wan'"):
         go(raw, out)
@@ -255,7 +255,7 @@ def test_code_change_invalidates_every_report(
     out = tmp_path / "output"
     go(clean_raw, out, batch_size=3)
     stubs.extracted.clear()
-    monkeypatch.setattr(pipeline.state, "code_version", lambda: "another-extractor")
+    monkeypatch.setattr(pipeline.runs.plan, "code_version", lambda: "another-extractor")
     summary = go(clean_raw, out, batch_size=3)
     assert summary.extracted == 12 and summary.reasons == {"code changed": 12}
 
@@ -294,8 +294,8 @@ def test_untouched_files_are_not_read_to_be_hashed(
         os.utime(path, ns=(old, old))
     go(clean_raw, out, batch_size=3)
     hashed: list[str] = []
-    real = pipeline.state.hash_file
-    monkeypatch.setattr(pipeline.state, "hash_file", lambda path: hashed.append(path.name) or real(path))
+    real = pipeline.runs.plan.hash_file
+    monkeypatch.setattr(pipeline.runs.plan, "hash_file", lambda path: hashed.append(path.name) or real(path))
     stubs.extracted.clear()
     os.utime(clean_raw / "003.txt", ns=(old + 10**9, old + 10**9))  # touched, content the same
 
@@ -328,8 +328,8 @@ def test_unreadable_report_is_listed_and_loses_its_facts(stubs: Stubs, clean_raw
 # --- crashes ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["pipeline.run.write_runs", "pipeline.run.write_manifest",
-                                   "pipeline.store._switch", "pipeline.history.write_file"])
+@pytest.mark.parametrize("where", ["pipeline.runs.run.write_runs", "pipeline.runs.run.write_manifest",
+                                   "pipeline.storage.versions._switch", "pipeline.runs.history.write_file"])
 def test_crash_while_publishing_keeps_previous_output(
     stubs: Stubs, monkeypatch: pytest.MonkeyPatch, clean_raw: Path, tmp_path: Path, where: str
 ) -> None:
@@ -349,7 +349,7 @@ def test_crash_while_publishing_keeps_previous_output(
     assert reader_view(out) == before
     monkeypatch.undo()
     stubs.extracted.clear()
-    monkeypatch.setattr(pipeline.rules, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
+    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
     use_extractor(monkeypatch, stubs.extract)
     summary = go(clean_raw, out, batch_size=3)
     assert summary.gone == 1 and "020.txt" in {f["doc"] for f in table(out, "facts")}
@@ -376,7 +376,7 @@ def test_crash_mid_extraction_keeps_output_and_next_run_resumes(
     assert reader_view(out) == before
     assert len([p for p in (out / ".versions").iterdir() if p.is_dir()]) == 1
     # The chunks finished before the crash were stored: the next run links them.
-    groups = pipeline.state.chunk([SimpleNamespace(file=p.name) for p in sorted(clean_raw.iterdir())], 3)
+    groups = pipeline.runs.plan.chunk([SimpleNamespace(file=p.name) for p in sorted(clean_raw.iterdir())], 3)
     finished, seen = 0, 0
     for group in groups:
         seen += len(group)
@@ -406,15 +406,15 @@ def test_staged_diffs_never_outlive_a_run(
     for i in range(12):  # every fact changes value: every chunk has diff rows to stage
         (clean_raw / f"{i:03d}.txt").write_text(f"报告{i}：新增{i + 50}件。", encoding="utf-8")
     staged_when_killed: list[str] = []
-    add = pipeline.run.RunWriter.add
+    add = pipeline.runs.run.RunWriter.add
 
-    def dies_collecting_the_second_chunk(writer: pipeline.run.RunWriter, outcome: ChunkOutcome) -> None:
+    def dies_collecting_the_second_chunk(writer: pipeline.runs.run.RunWriter, outcome: ChunkOutcome) -> None:
         if outcome.index == 1:  # staged, not yet collected
             staged_when_killed.extend(p.name for p in staging.glob("*/*.arrows"))
             raise KeyboardInterrupt
         add(writer, outcome)
 
-    monkeypatch.setattr(pipeline.run.RunWriter, "add", dies_collecting_the_second_chunk)
+    monkeypatch.setattr(pipeline.runs.run.RunWriter, "add", dies_collecting_the_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         go(clean_raw, out, batch_size=3)
     assert staged_when_killed == ["chunk-000001.arrows"]
@@ -423,7 +423,7 @@ def test_staged_diffs_never_outlive_a_run(
 
 def test_a_worker_keeps_one_copy_of_the_rules(rules: Rules, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each task gets its own unpickled rules; the extraction caches must see one object per process."""
-    monkeypatch.setattr(pipeline.chunks, "_RULES", {})
+    monkeypatch.setattr(pipeline.runs.chunks, "_RULES", {})
     first, second = pickle.loads(pickle.dumps(rules)), pickle.loads(pickle.dumps(rules))
     assert one_per_process(first) is first and one_per_process(second) is first
     edited = replace(second, version="edited")

@@ -8,14 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-import pipeline.state
-from pipeline.parquet import documents_table, facts_table
+from pipeline.storage.parquet import documents_table, facts_table
 from pipeline.records import Fact
-from pipeline.chunkstore import Segments
-from pipeline.state import (
-    Entry, Manifest, chunk, chunk_key, code_version, read_manifest, report_key, write_manifest,
-)
-from pipeline.store import StagedOutput
+from pipeline.runs.segments import Segments
+from pipeline.runs.keys import FACT_MAKERS, chunk_key, code_digest, report_key
+from pipeline.runs.manifest import Entry, Manifest, read_manifest, write_manifest
+from pipeline.runs.plan import chunk
+from pipeline.storage.versions import StagedOutput
 
 
 def files(names: list[str]) -> list[SimpleNamespace]:
@@ -51,35 +50,26 @@ def test_report_key_covers_everything_facts_depend_on() -> None:
     assert chunk_key(["a", "b"]) != chunk_key(["b", "a"]) != chunk_key(["ab"])
 
 
-def test_code_version_ignores_plumbing_but_not_extraction(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_code_version_hashes_the_language_folders_not_plumbing(tmp_path: Path) -> None:
     package = tmp_path / "pipeline"
-    package.mkdir()
-    (package / "extract.py").write_text("x = 1\n")
-    (package / "run.py").write_text("y = 1\n")
-    fake = package / "state.py"
-    fake.write_text("")
-    monkeypatch.setattr(pipeline.state, "__file__", str(fake))
-
-    def version() -> str:
-        code_version.cache_clear()
-        return code_version()
-
-    try:
-        first = version()
-        (package / "run.py").write_text("y = 2\n")
-        assert version() == first
-        (package / "extract.py").write_text("x = 2\n")
-        assert version() != first
-        (package / "formats").mkdir()
-        changed = version()
-        (package / "formats" / "pdf.py").write_text("z = 1\n")  # subpackages count too
-        assert version() != changed
-        changed = version()
-        (package / "review").mkdir()
-        (package / "review" / "pages.py").write_text("html = 1\n")  # ...except the review pages
-        assert version() == changed
-    finally:
-        code_version.cache_clear()
+    for folder in ("figures", "runs", "views/review", "ingest/formats"):
+        (package / folder).mkdir(parents=True)
+    (package / "figures" / "finder.py").write_text("x = 1\n")
+    (package / "runs" / "run.py").write_text("y = 1\n")
+    first = code_digest(package)
+    (package / "runs" / "run.py").write_text("y = 2\n")  # plumbing: keeps the cache
+    assert code_digest(package) == first
+    (package / "views" / "review" / "pages.py").write_text("html = 1\n")
+    assert code_digest(package) == first
+    (package / "figures" / "finder.py").write_text("x = 2\n")  # a language stage
+    assert code_digest(package) != first
+    changed = code_digest(package)
+    (package / "ingest" / "formats" / "pdf.py").write_text("z = 1\n")  # nested folders count too
+    assert code_digest(package) != changed
+    changed = code_digest(package)
+    (package / "records.py").write_text("r = 1\n")
+    assert code_digest(package) != changed
+    assert set(FACT_MAKERS) >= {"ingest", "text", "figures", "attribute", "facts", "rules"}
 
 
 def test_manifest_round_trip_and_trust(tmp_path: Path) -> None:

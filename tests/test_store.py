@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.records import Fact
-from pipeline.store import (
+from pipeline.storage.versions import (
     DOCUMENT_SCHEMA,
     FACT_SCHEMA,
     SCHEMA_VERSION,

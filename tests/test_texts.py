@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.run import run
-from pipeline.texts import TextStore
+from pipeline.runs.run import run
+from pipeline.storage.texts import TextStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.views
-from pipeline import spawn
-from pipeline.run import run
+import pipeline.views.build
+from pipeline.processes import spawn
+from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def test_a_run_builds_its_views_in_another_process(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the review was built in the run's own process")
 
-    monkeypatch.setattr(pipeline.views, "write_review", refuse)  # only this process sees it
+    monkeypatch.setattr(pipeline.views.build, "write_review", refuse)  # only this process sees it
     out = tmp_path / "out"
     summary = run(raw, out, ROOT / "rules")
     assert summary.facts > 0
@@ -51,8 +51,8 @@ def test_a_failing_view_is_logged_with_the_output_and_reported(
 ) -> None:
     empty = tmp_path / "never-published"
     empty.mkdir()
-    with caplog.at_level(logging.ERROR, logger="pipeline.views"):
-        assert pipeline.views.write_views_apart(empty) is False
+    with caplog.at_level(logging.ERROR, logger="pipeline.views.build"):
+        assert pipeline.views.build.write_views_apart(empty) is False
     message = caplog.text
     assert str(empty) in message
     assert "could not write the review page" in message  # the child's own log line, passed on
@@ -65,7 +65,7 @@ def test_a_view_process_that_dies_leaves_the_run_published(
     suicide = f"import os, signal; os.kill(os.getpid(), signal.{signal.SIGKILL.name})"
     monkeypatch.setattr(spawn, "command", lambda module, *args: [sys.executable, "-c", suicide])
     out = tmp_path / "out"
-    with caplog.at_level(logging.ERROR, logger="pipeline.views"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.views.build"):
         summary = run(raw, out, ROOT / "rules")
     assert f"exited with code {-signal.SIGKILL}" in caplog.text
     assert summary.facts > 0
@@ -77,7 +77,7 @@ def test_views_in_process_and_apart_write_the_same_review(raw: Path, tmp_path: P
     out = tmp_path / "out"
     run(raw, out, ROOT / "rules")
     apart = {p.relative_to(out / "review"): p.read_bytes() for p in (out / "review").rglob("*") if p.is_file()}
-    assert pipeline.views.write_views(out) is True
+    assert pipeline.views.build.write_views(out) is True
     here = {p.relative_to(out / "review"): p.read_bytes() for p in (out / "review").rglob("*") if p.is_file()}
     assert here.keys() == apart.keys()
     differing = [path for path in here if here[path] != apart[path]]

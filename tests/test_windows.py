@@ -1,4 +1,4 @@
-"""Long reports extract window by window (pipeline.windows), with the same facts as whole.
+"""Long reports extract window by window (pipeline.text.windows), with the same facts as whole.
 
 The window size is a parameter, so small windows cut the sample reports in
 many places; each cut must change nothing.
@@ -10,11 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline import chunks, windows
-from pipeline.extract import extract_document, extract_text
-from pipeline.ingest import read_document
-from pipeline.parquet import facts_table
-from pipeline.rules import Rules
+from pipeline.runs import chunks
+from pipeline.text import windows
+from pipeline.facts.extract import extract_document, extract_text
+from pipeline.ingest.reports import read_document
+from pipeline.storage.parquet import facts_table
+from pipeline.rules.load import Rules
 
 RAW = Path(__file__).resolve().parent.parent / "raw"
 SAMPLES = sorted(p for p in RAW.iterdir() if p.suffix == ".txt")

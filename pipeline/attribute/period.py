@@ -1,0 +1,169 @@
+"""Attaching the period: the year a figure refers to.
+
+The nearest time expression before the figure in its sentence decides:
+an explicit year (2023年, 截至2023年底, the end of a span 2021年—2022年), a
+relative year (去年) against the publication date, a present-time word
+(目前) or a running total (以来, 累计) giving the publication year, a plan
+period (十四五 -> 2025), or an open expression (近年来, 连续) giving null.
+Word lists live in rules/periods.yaml.
+"""
+from __future__ import annotations
+
+import bisect
+from datetime import date
+from functools import lru_cache
+
+import regex
+
+from pipeline.rules.load import Rules
+
+YEAR = regex.compile(r"(?<!\d)((?:1[89]|20)\d{2})\s*年")
+_RANGE_END = regex.compile(r"(?<!\d)(?:1[89]|20)\d{2}\s*年?\s*[-—–~～至到]\s*((?:1[89]|20)\d{2})\s*年")
+
+
+@lru_cache(maxsize=8)
+def _pattern(rules: Rules) -> regex.Pattern[str]:
+    words = sorted({w for p in rules.periods for w in p.words}, key=len, reverse=True)
+    return regex.compile("|".join(regex.escape(w) for w in words))
+
+
+@lru_cache(maxsize=8)
+def _by_word(rules: Rules) -> dict[str, tuple[str, int, int | None]]:
+    return {w: (p.kind, p.offset, p.year) for p in rules.periods for w in p.words}
+
+
+_BASELINE = regex.compile(r"(?:较|比|相比|相较|同比|环比)\s*$")
+
+
+def _scan(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
+    """(position, kind, year or word) of each time expression in `text`, and
+    the span of every match read.
+
+    A year that is the baseline of a comparison (较去年同期增加200家) is not
+    the period of anything, so it is left out.
+    """
+    out: list[tuple[int, str, str | None]] = []
+    spans: list[tuple[int, int]] = []
+    for m in _RANGE_END.finditer(text):
+        spans.append(m.span())
+        out.append((m.end(), "year", m[1]))
+    ranges = list(spans)
+    for m in YEAR.finditer(text):
+        spans.append(m.span())
+        if not any(s <= m.start() < e for s, e in ranges):
+            out.append((m.end(), "year", m[1]))
+    by_word = _by_word(rules)
+    for m in _pattern(rules).finditer(text):
+        spans.append(m.span())
+        out.append((m.end(), by_word[m[0]][0], m[0]))
+    starts = {pos: pos - len(v or "") for pos, _, v in out}
+    return sorted(e for e in out if e[1] != "relative" or not _BASELINE.search(text, 0, starts[e[0]])), spans
+
+
+@lru_cache(maxsize=256)
+def _expressions(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
+    """`_scan`, once per sentence: figures come in text order, so a sentence's
+    expressions serve all its figures."""
+    return _scan(text, rules)
+
+
+def _expressions_before(sentence: str, cut: int, rules: Rules) -> list[tuple[int, str, str | None]]:
+    """The time expressions of `sentence[:cut]`, from those of the whole sentence.
+
+    Expressions ending by `cut` are the same either way unless a match read in
+    the whole sentence runs across `cut` (it may hide a shorter one): then the
+    prefix is read on its own.
+    """
+    found, spans = _expressions(sentence, rules)
+    if any(s < cut < e for s, e in spans):
+        return _scan(sentence[:cut], rules)[0]
+    return [e for e in found if e[0] <= cut]
+
+
+def _year_of(found: list[tuple[int, str, str | None]], published: date | None,
+             rules: Rules, from_start: bool = False) -> tuple[bool, str | None]:
+    """(decided, year) from the time expressions before a figure, nearest last."""
+    _, kind, value = found[-1]
+    earlier = [e for e in found[:-1] if e[1] in ("year", "plan", "relative")]
+    if kind == "since" and value == "以来" and earlier and earlier[-1][1] == "year" and from_start:
+        return True, earlier[-1][2]  # 2003年以来…从1.7万件增长至212万件: X takes the start year
+    if kind in ("running", "streak") and earlier:
+        _, kind, value = earlier[-1]  # 截至2023年底，累计… / 2023年…连续4年: the stated year
+    info = _by_word(rules).get(value or "")
+    if kind == "year":
+        return True, value
+    if kind == "plan" and info:
+        return True, str(info[2])
+    if kind in ("open", "streak"):
+        return True, None
+    if published is None:
+        return True, None
+    if kind == "relative" and info:
+        return True, str(published.year + info[1])
+    if kind in ("present", "since", "running"):
+        return True, str(published.year)  # 2021年以来 / 目前: a running total up to now
+    return False, None
+
+
+_SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")
+
+
+def section_years(text: str) -> list[tuple[int, str | None]]:
+    """(section start, its dominant year): the explicit year written most often in
+    each section; a section starts at a heading."""
+    return [(start, dominant_year(counts)) for start, counts in section_year_counts(text)]
+
+
+def section_year_counts(text: str) -> list[tuple[int, dict[str, int]]]:
+    """(section start, how often each explicit year is written in the section).
+
+    Counts rather than the dominant year, so that a section cut between two
+    windows of a long report can be added up (pipeline.text.windows).
+    """
+    starts = [0] + [m.end() for m in _SECTION_BREAK.finditer(text)]
+    out: list[tuple[int, dict[str, int]]] = []
+    for a, b in zip(starts, starts[1:] + [len(text)]):
+        counts: dict[str, int] = {}
+        for m in YEAR.finditer(text, a, b):
+            counts[m[1]] = counts.get(m[1], 0) + 1
+        out.append((a, counts))
+    return out
+
+
+def dominant_year(counts: dict[str, int]) -> str | None:
+    """The year written most often; the later one on a tie."""
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(None, 0))[0]
+
+
+def opens_section(text: str) -> bool:
+    """Does a section start at the beginning of `text` (text that follows a line break)?"""
+    return _SECTION_BREAK.match("\n" + text[:64]) is not None
+
+
+def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
+            rules: Rules, default_year: int | None = None,
+            sections: list[tuple[int, str | None]] | None = None) -> str | None:
+    """The period of a figure starting at `fig_start` in the sentence `sentence`.
+
+    With no time expression in its sentence, a figure takes the period the
+    paragraph set earlier (去年9月，…召开。该联盟…首次将6件…).
+    """
+    s0, _ = sentence
+    prefix = text[s0:fig_start]
+    found = _expressions_before(text[s0:sentence[1]], fig_start - s0, rules)
+    tail = prefix[found[-1][0]:] if found else ""
+    last_from = tail.rfind("从")
+    from_start = last_from >= 0 and not regex.search(r"[至到]", tail[last_from:])
+    if not found:
+        para = text.rfind("\n", 0, s0) + 1
+        found = [e for e in _expressions(text[para:s0], rules)[0] if e[1] in ("year", "relative", "present", "plan")]
+    if found:
+        decided, year = _year_of(found, published, rules, from_start)
+        if decided:
+            return year
+    if default_year:
+        return str(default_year)
+    if sections:  # the year the section is about (杭州 2022年“十件事”)
+        i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
+        return sections[i][1] if i >= 0 else None
+    return None

@@ -1,0 +1,1 @@
+"""Facts: one document in, its attributed figures out as `Fact` records with raw offsets."""

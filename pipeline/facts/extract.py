@@ -1,0 +1,257 @@
+"""Per-report extraction: one document in, its facts out.
+
+The stages in order: normalise the text (with a map back to raw offsets),
+segment it, find the figures (prose and tables), attach type, metric,
+region and period, and build facts whose offsets point at the raw file.
+A long report runs through them window by window (pipeline.text.windows).
+"""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import accumulate
+
+from pipeline.text import windows
+from pipeline.figures.finder import Figure, finder_for
+from pipeline.attribute.gazetteer import Region
+from pipeline.attribute.fact_type import Kind, classify, target_sentence
+from pipeline.attribute.metric import is_streak, metric_for, metric_id_for, pair_respectively, use_terms
+from pipeline.text.normalise import TextView, fold_chars, normalise
+from pipeline.attribute.period import dominant_year, opens_section, resolve as resolve_period, section_year_counts, \
+    section_years
+from pipeline.attribute.plans import plan_end_year
+from pipeline.records import Document, Fact
+from pipeline.attribute.region import SCOPE_CHARS, RegionIndex, document_scope, entity_end, index as region_index, region_for, \
+    table_row_region
+from pipeline.rules.load import Rules
+from pipeline.text.segment import ClauseStarts, sentences
+from pipeline.figures.tables import TableFigure, find_tables
+
+
+def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
+                 published: date | None = None, title: str | None = None,
+                 window: int | None = None) -> list[Fact]:
+    """Facts of one text; the pure function behind `extract_document`, handy in tests."""
+    return [fact for part in extract_windows(text, rules, doc=doc, doc_id=doc_id, published=published,
+                                             title=title, window=window) for fact in part]
+
+
+def extract_windows(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
+                    published: date | None = None, title: str | None = None,
+                    window: int | None = None) -> Iterator[list[Fact]]:
+    """Facts of one text, window by window (pipeline.text.windows), in text order.
+
+    A window is extracted as the whole text would be: it is given the
+    document's region, the region in effect where it starts, and its
+    sections' years counted over the whole of each section. `window`: about
+    how many characters a window holds (default `windows.WINDOW_CHARS`).
+    """
+    starts = [0, *windows.cuts(text, window or windows.WINDOW_CHARS)]
+    spans = list(zip(starts, starts[1:] + [len(text)]))
+    context = _Context(rules, doc, doc_id, published, plan_end_year(title), title)
+    years = _first_pass(text, spans, context) if len(spans) > 1 else [None]
+    for (a, b), sections in zip(spans, years):
+        yield _extract_window(text[a:b], a, context, sections)
+
+
+@dataclass
+class _Context:
+    """What every window of one text shares; `scope` and `opening` are carried from window to window."""
+
+    rules: Rules
+    doc: str
+    doc_id: str
+    published: date | None
+    plan_year: int | None
+    title: str | None
+    scope: Region | None = None  # the document's region
+    opening: Region | None = None  # the section region in effect where the next window starts
+
+
+def _first_pass(text: str, spans: list[tuple[int, int]],
+                context: _Context) -> list[list[tuple[int, str | None]] | None]:
+    """What no one window sees: the document's region, read from the opening of
+    the whole normalised text, and each window's sections with their years, a
+    section cut by a window's end counted over all its windows. (Normalising
+    the text twice is cheap next to extracting it.)
+
+    The whole normalised text is the windows' ones joined by line breaks,
+    since windows are cut between paragraphs.
+    """
+    head = ""  # the opening of the whole normalised text
+    per_window: list[list[tuple[int, dict[str, int]]]] = []
+    totals: list[dict[str, int]] = []  # year counts of each section of the whole text
+    owners: list[list[int]] = []  # per window: the whole-text section of each of its sections
+    for a, b in spans:
+        norm = normalise(text[a:b]).text
+        if len(head) < SCOPE_CHARS:
+            head = f"{head}\n{norm}" if head else norm
+        sections = section_year_counts(norm)
+        ids = []
+        for j, (_, counts) in enumerate(sections):
+            if j == 0 and owners and not opens_section(norm):  # continues the last window's last section
+                total = totals[owners[-1][-1]]
+                for year, n in counts.items():
+                    total[year] = total.get(year, 0) + n
+                ids.append(owners[-1][-1])
+            else:
+                ids.append(len(totals))
+                totals.append(counts)
+        per_window.append(sections)
+        owners.append(ids)
+    gaz = context.rules.gazetteer
+    context.scope = document_scope(gaz, context.title, head) if gaz else None
+    return [[(start, dominant_year(totals[i])) for (start, _), i in zip(sections, ids)]
+            for sections, ids in zip(per_window, owners)]
+
+
+def _extract_window(text: str, base: int, context: _Context,
+                    years: list[tuple[int, str | None]] | None) -> list[Fact]:
+    """Facts of one window starting at raw offset `base` (`years`: None to count them here)."""
+    rules, plan_year, published = context.rules, context.plan_year, context.published
+    folded = fold_chars(text)
+    view = normalise(text, folded)
+    norm = view.text
+    sents = sentences(norm)
+    gaz = rules.gazetteer
+    if years is None:  # the whole text in one window
+        years = section_years(norm)
+        context.scope = document_scope(gaz, context.title, norm) if gaz else None
+    finder = finder_for(rules)
+    use_terms(rules.terms)
+    tables = find_tables(folded, finder)
+    table_spans = sorted({t.span for t in tables})
+    figures = finder.find(norm)
+    if table_spans:  # table cells are read by find_tables, with their row and column
+        reach = list(accumulate((e for _, e in table_spans), max))
+        figures = [f for f in figures if not _in_spans(view.to_raw[f.start], table_spans, reach)]
+    regions: RegionIndex | None = region_index(gaz, norm, context.scope, [f.start for f in figures],
+                                               context.opening) if gaz else None
+    if regions:
+        context.opening = regions.sections[-1][1]
+    entity_words = rules.cue_words("entity")
+    comparison = tuple(rules.rank_cues) + ("在", "占", "较", "比")
+    where = _Where(text, base, context.doc, context.doc_id, rules)
+    facts: list[Fact] = []
+    for t in tables:
+        at = regions.scope_at(_norm_pos(view, t.figure.start)) if regions else None
+        region, row_is_place = table_row_region(gaz, t.label, at) if gaz else (None, False)
+        if row_is_place:
+            t = replace(t, metric=t.column_metric)
+        facts.append(_table_fact(t, where, region))
+    previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
+    referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
+    attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
+    clause_at = ClauseStarts(norm)
+    in_target, entity_from = False, 0  # what holds for the current sentence
+    for fig in figures:
+        sent = sents.span_at(fig.start)
+        clause_from = clause_at(fig.start, sent[0])
+        prev_in_sentence = previous if previous and previous[3] == sent else None
+        if prev_in_sentence is None:  # the sentence's first figure: read what holds for all of it once
+            referent = None
+            in_target = target_sentence(norm[sent[0]:sent[1]], rules)
+            entity_from = entity_end(norm, sent, entity_words)
+        kind = classify(norm, fig, clause_from, sent,
+                        (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year,
+                        in_target)
+        metric_from = max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0)
+        metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
+        period = resolve_period(norm, fig.start, sent, published, rules,
+                                default_year=plan_year if kind.type == "target" else None, sections=years)
+        region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison, entity_from) \
+            if regions and gaz else None
+        attached.append((fig, kind, metric, region, period, sent))
+        previous = (fig, kind, metric, sent)
+        if not (fig.dimension == "duration" and is_streak(norm[metric_from:fig.start])):
+            referent = metric
+    metrics = pair_respectively([], _respectively_groups(norm, attached), [a[2] for a in attached])
+    for (fig, kind, _, region, period, sent), metric in zip(attached, metrics):
+        facts.append(_fact(view, where, fig, kind, metric, region, period, sent))
+    return sorted(facts, key=lambda f: (f.start, f.end))
+
+
+def _in_spans(pos: int, spans: list[tuple[int, int]], reach: list[int]) -> bool:
+    """Is `pos` inside one of `spans` (sorted by start; `reach[i]`: the furthest end
+    of spans[:i + 1])? A bisection, not a scan of every table for every figure."""
+    i = bisect.bisect_right(spans, pos, key=lambda span: span[0]) - 1
+    return i >= 0 and reach[i] > pos
+
+
+def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
+    """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
+    groups: list[tuple[list[int], list[int]]] = []
+    clause_at = ClauseStarts(norm)
+    i = 0
+    while i < len(attached):
+        fig, _, _, _, _, sent = attached[i]
+        clause_from = clause_at(fig.start, sent[0])
+        if "分别" not in norm[clause_from:fig.start]:
+            i += 1
+            continue
+        listed = [i]
+        while i + 1 < len(attached) and attached[i + 1][5] == sent and \
+                clause_at(attached[i + 1][0].start, sent[0]) == clause_from:
+            i += 1
+            listed.append(i)
+        before, j = [], listed[0] - 1  # the sentence's earlier figures (a sentence's figures are adjacent)
+        while j >= 0 and attached[j][5] == sent:
+            if attached[j][0].dimension != "duration":
+                before.append(j)
+            j -= 1
+        groups.append((before[::-1][-len(listed):], listed))
+        i += 1
+    return groups
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a window's facts come from: its raw text, the raw offset it starts at, the report."""
+
+    raw: str
+    base: int
+    doc: str
+    doc_id: str
+    rules: Rules
+
+
+def _table_fact(t: TableFigure, where: _Where, region: Region | None) -> Fact:
+    fig, rules = t.figure, where.rules  # table offsets are raw offsets already (folding keeps lengths)
+    return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
+                text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,
+                qualifier=fig.qualifier, type=t.type, metric=t.metric, metric_id=metric_id_for(t.metric, rules),
+                region=region.full_name if region else None, region_code=region.code if region else None,
+                period=t.period, sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
+
+
+def _norm_pos(view: TextView, raw_pos: int) -> int:
+    """About the normalised offset of a raw offset; raw offsets only go out of
+    order where a caption was moved, which is close enough for finding a section."""
+    return bisect.bisect_left(view.to_raw, raw_pos)
+
+
+def _fact(view: TextView, where: _Where, fig: Figure, kind: Kind, metric: str | None, region: Region | None,
+          period: str | None, sent: tuple[int, int]) -> Fact:
+    start, end = view.raw_span(fig.start, fig.end)
+    value = -abs(fig.value) if kind.sign < 0 else fig.value
+    rules = where.rules
+    return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + start, end=where.base + end,
+                text=where.raw[start:end], value=value, unit=fig.unit, dimension=fig.dimension,
+                qualifier=fig.qualifier, type=kind.type, metric=metric, metric_id=metric_id_for(metric, rules),
+                region=region.full_name if region else None, region_code=region.code if region else None,
+                period=period, sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule,
+                rules_version=rules.version)
+
+
+def extract_document(doc: Document, rules: Rules) -> list[Fact]:
+    """Run every stage on one report and return its facts, in text order."""
+    return [fact for part in extract_document_windows(doc, rules) for fact in part]
+
+
+def extract_document_windows(doc: Document, rules: Rules) -> Iterator[list[Fact]]:
+    """`extract_document` window by window, for callers that turn each window's facts into
+    a table before the next: a long report's facts never all exist as Python objects."""
+    return extract_windows(doc.text, rules, doc=doc.file, doc_id=doc.doc_id, published=doc.published,
+                           title=doc.title)

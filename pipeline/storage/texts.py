@@ -1,0 +1,65 @@
+"""The text every fact's offsets index, saved as OUTPUT/text/<doc>.txt.
+
+For a PDF, Word or HTML report that text is what the converter produced; for
+a .txt or .md report it is the file as decoded. Texts live once in a
+content-addressed store (`OUTPUT/.state/text/<sha256 of the report>.txt`)
+and each output version hard-links them under its own `text/` folder, so
+unchanged reports cost a directory entry per run and the folder switches
+with the facts (a reader never sees a text from another version).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from pipeline.storage.contentstore import ContentStore, link_or_copy
+
+STORE = Path(".state") / "text"
+log = logging.getLogger(__name__)
+
+
+def text_file(doc: str) -> str:
+    """The name of a report's text inside a `text/` folder."""
+    return f"{doc}.txt"
+
+
+class TextStore(ContentStore):
+    """Texts by report hash, written once, linked into versions, collected when unused."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output / STORE, ".txt")
+
+    def save(self, sha256: str, text: str) -> None:
+        """Store a report's text unless the same text is stored already.
+
+        The same bytes can give another text when the converters change (code
+        version): the stored file is then replaced, since the new facts index
+        the new text (and a review page rendered in the chunk shows it);
+        versions that link the old file keep it.
+        """
+        target = self.path(sha256)
+        data = text.encode("utf-8")
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return
+        except FileNotFoundError:
+            pass
+        self.write(sha256, data)
+
+    def link_into(self, folder: Path, reports: Iterable[tuple[str, str]]) -> int:
+        """Link each (report file, sha256)'s text into `folder` (a version's text/); returns how many were missing."""
+        missing = 0
+        for file, sha256 in reports:
+            source = self.path(sha256)
+            target = folder / text_file(file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                link_or_copy(source, target)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                missing += 1  # an output written before texts were saved: rerun with --full
+        if missing:
+            log.warning("%d report texts are not stored yet; `python flows.py --full` saves them", missing)
+        return missing
