@@ -51,13 +51,13 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from pipeline.runs import run as pipeline_run
 from pipeline.processes import workers as chunk_workers
-from pipeline.runs.chunks import one_per_process
-from pipeline.storage.lock import OutputLock
 from pipeline.rules.load import Rules
+from pipeline.runs import run as pipeline_run
+from pipeline.runs.chunks import one_per_process
+from pipeline.runs.plan import Catalogue, ChunkJob, RunContext, RunPlan, plan_run
 from pipeline.runs.run import ChunkOutcome, RunSummary, RunWriter
-from pipeline.runs.plan import Catalogue, ChunkJob, plan_run, RunContext, RunPlan
+from pipeline.storage.lock import OutputLock
 from prefect_server import shared_server
 
 # Chunk tasks submitted ahead per worker. Outcomes are collected in plan order and a chunk

@@ -56,7 +56,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "noop_rerun_s": round(noop.seconds, 1),
         "corpus_mb": round(info.bytes / 1e6, 2),
         "details": {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_average_1m_at_end": round(os.getloadavg()[0], 2),  # others' work on the same cores

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import evaluate as grading
-from pipeline.ingest.reports import CatalogueError
-from pipeline.storage.lock import OutputBusyError
+from pipeline.ingest.catalogue import CatalogueError
 from pipeline.rules.load import RuleError, load_rules
+from pipeline.storage.lock import OutputBusyError
 
 USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
        python flows.py check [--rules DIR]

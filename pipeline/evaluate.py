@@ -35,8 +35,7 @@ ATTRIBUTES = ("dimension", "qualifier", "type", "region", "period", "metric")
 SPAN_COLUMNS = ("doc", "start", "end", "text", "value", "unit")
 REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "地区", "省", "市", "县", "区")
 NATION = frozenset({"全国", "中国", "我国", "中国大陆", "中國大陸", "中國", "全國"})
-_PEOPLES = ("畲 苗 土家 回 满 蒙古 藏 壮 彝 瑶 侗 白 傣 黎 哈尼 朝鲜 羌 仡佬 布依 水 毛南 仫佬 达斡尔 "
-            "鄂温克 鄂伦春 锡伯 哈萨克 柯尔克孜 塔吉克 维吾尔 纳西 傈僳 拉祜 佤 景颇 土 各").split()
+_PEOPLES = ["畲", "苗", "土家", "回", "满", "蒙古", "藏", "壮", "彝", "瑶", "侗", "白", "傣", "黎", "哈尼", "朝鲜", "羌", "仡佬", "布依", "水", "毛南", "仫佬", "达斡尔", "鄂温克", "鄂伦春", "锡伯", "哈萨克", "柯尔克孜", "塔吉克", "维吾尔", "纳西", "傈僳", "拉祜", "佤", "景颇", "土", "各"]
 _ETHNIC_TAIL = regex.compile("(?:(?:" + "|".join(_PEOPLES) + ")族)+$")
 
 Row = Mapping[str, Any]
@@ -305,5 +304,15 @@ def load_facts(output: Path, docs: set[str]) -> list[dict[str, Any]]:
     return table.to_pylist()
 
 
-__all__ = ["ATTRIBUTES", "Grade", "GoldError", "as_json", "format_report", "grade", "load_facts",
-           "load_gold", "match", "write_json"]
+__all__ = [
+    "ATTRIBUTES",
+    "GoldError",
+    "Grade",
+    "as_json",
+    "format_report",
+    "grade",
+    "load_facts",
+    "load_gold",
+    "match",
+    "write_json",
+]

@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline.views.duckdb import VIEW_NAMES, write_duckdb
 from pipeline.records import Fact
 from pipeline.storage.versions import documents_table, facts_table, publish
+from pipeline.views.duckdb import VIEW_NAMES, write_duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = "000_5d7395224a19708a.txt"

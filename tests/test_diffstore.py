@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipeline.rules.load import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import process_chunk
 from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary, diff_table
-from pipeline.runs.run import discover
-from pipeline.rules.load import Rules
 from pipeline.runs.plan import plan_run
+from pipeline.runs.run import discover
 
 
 def _rows(doc: str, n: int, start: int = 0) -> pa.Table:

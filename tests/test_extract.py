@@ -156,10 +156,10 @@ def test_searching_places_only_where_figures_need_them_changes_no_region(rules: 
     every figure of the sample reports gets the region a full index gives it."""
     from pathlib import Path
 
+    from pipeline.attribute.region import document_scope, entity_end, index, region_for
     from pipeline.figures.finder import finder_for
     from pipeline.ingest.reports import discover, read_document
     from pipeline.text.normalise import normalise
-    from pipeline.attribute.region import document_scope, entity_end, index, region_for
     from pipeline.text.segment import sentences
 
     raw = Path(__file__).resolve().parent.parent / "raw"

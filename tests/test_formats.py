@@ -74,7 +74,7 @@ def report_pdf() -> bytes:
 
 
 def test_formats_lists_the_suffixes() -> None:
-    assert FORMATS == {".pdf", ".docx", ".html", ".htm"}
+    assert {".pdf", ".docx", ".html", ".htm"} == FORMATS
 
 
 def test_pdf_text_layer_paragraphs_headings_and_table_rows() -> None:

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from output_snapshot import table, tree
 
 import flows
-from output_snapshot import table, tree
 from pipeline.rules.load import RuleError
 from pipeline.runs.run import run
 

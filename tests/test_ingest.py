@@ -15,18 +15,9 @@ from pathlib import Path
 import pytest
 
 import pipeline.ingest.reports as ingest
-from pipeline.ingest.reports import (
-    MAX_REPORT_BYTES,
-    CatalogueError,
-    UnreadableError,
-    date_from_text,
-    decode,
-    discover,
-    doc_id_for,
-    iter_documents,
-    load_catalogue,
-    read_document,
-)
+from pipeline.ingest.catalogue import CatalogueError, date_from_text, load_catalogue
+from pipeline.ingest.decode import UnreadableError, decode
+from pipeline.ingest.reports import MAX_REPORT_BYTES, discover, doc_id_for, iter_documents, read_document
 from pipeline.records import Document, ReadError
 
 RAW = Path(__file__).parent.parent / "raw"

@@ -15,12 +15,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-import pipeline.rules.load
 from output_snapshot import READER_DIRS, reader_view, table
 from stand_in import use_extractor
-from pipeline.storage.lock import LOCK_NAME, OutputBusyError, OutputLock
+
+import pipeline.rules.load
 from pipeline.runs.run import run
+from pipeline.storage.lock import OutputBusyError, OutputLock
+from pipeline.storage.paths import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,9 +107,8 @@ def test_stale_lock_file_does_not_block(stubs: None, raw: Path, tmp_path: Path) 
 
 
 def test_lock_is_an_flock_released_on_exit(tmp_path: Path) -> None:
-    with OutputLock(tmp_path / "out") as lock:
-        with open(lock.path) as handle, pytest.raises(BlockingIOError):
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with OutputLock(tmp_path / "out") as lock, open(lock.path) as handle, pytest.raises(BlockingIOError):
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with open(tmp_path / "out" / LOCK_NAME) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
 

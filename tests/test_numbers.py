@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.text.normalise import fold_chars
 from pipeline.figures.numbers import read_number
+from pipeline.text.normalise import fold_chars
 
 
 @pytest.mark.parametrize("text,value", [

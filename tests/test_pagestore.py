@@ -9,21 +9,22 @@ from typing import Any
 
 import lxml.html
 import pytest
+from stand_in import use_extractor
 
-import pipeline.views.review.pages
 import pipeline.rules.load
 import pipeline.runs.run
 import pipeline.views.build
-from stand_in import use_extractor
-from pipeline.storage.parquet import document_row, documents_table, facts_table
+import pipeline.views.review.pages
 from pipeline.records import Document, Fact
-from pipeline.views.review import REVIEW_DIR, pagestore, write_review
+from pipeline.runs.manifest import read_manifest
+from pipeline.runs.run import run
+from pipeline.storage.parquet import document_row, documents_table, facts_table
+from pipeline.storage.paths import PAGE_STORE, REVIEW_DIR
+from pipeline.storage.versions import current_version
+from pipeline.views.review import pagestore, write_review
 from pipeline.views.review.data import Report, ReportText, load
 from pipeline.views.review.pages import PageStatus
 from pipeline.views.review.pagestore import PageStore, clean_page, page_key
-from pipeline.runs.run import run
-from pipeline.runs.manifest import read_manifest
-from pipeline.storage.versions import current_version
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = re.compile(r"(\d+)(件|项)")
@@ -92,7 +93,7 @@ def statuses(out: Path) -> dict[str, str]:
 
 def store_files(out: Path) -> dict[str, int]:
     """Stored page name -> inode."""
-    return {p.name: p.stat().st_ino for p in (out / pagestore.STORE).iterdir()}
+    return {p.name: p.stat().st_ino for p in (out / PAGE_STORE).iterdir()}
 
 
 @pytest.mark.parametrize("limits", [None, (3000, 40)], ids=["whole", "cut"])

@@ -66,9 +66,8 @@ def test_one_server_is_started_shared_and_stopped(server: FakeServer) -> None:
 
 
 def test_server_stops_when_the_run_fails(server: FakeServer) -> None:
-    with pytest.raises(RuntimeError, match="flow failed"):
-        with prefect_server.shared_server():
-            raise RuntimeError("flow failed")
+    with pytest.raises(RuntimeError, match="flow failed"), prefect_server.shared_server():
+        raise RuntimeError("flow failed")
     assert server.events[-1] == "stop process" and "PREFECT_API_URL" not in os.environ
 
 

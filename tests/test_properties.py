@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.facts.extract import extract_text
-from pipeline.text.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.records import Fact
 from pipeline.rules.load import Rules, load_rules
+from pipeline.text.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.text.segment import CLAUSE_MARKS, ClauseStarts, clause_start
 from pipeline.text.windows import cuts
 

@@ -1,6 +1,7 @@
 """The review site: written from a published output, checked as HTML and in headless Chromium."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -10,8 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import html
-
 import lxml.html
 import pyarrow as pa
 import pytest
@@ -20,10 +19,11 @@ from hypothesis import strategies as st
 
 import pipeline.views.review
 from pipeline.records import Fact
-from pipeline.views.review import REVIEW_DIR, text_path, write_review
+from pipeline.storage.paths import FACTS_DIR, REVIEW_DIR
+from pipeline.storage.versions import FactWriter, StagedOutput, documents_table, facts_table, publish
+from pipeline.views.review import text_path, write_review
 from pipeline.views.review.data import _numbers, fact_groups
 from pipeline.views.review.pages import escape, highlight, script_json
-from pipeline.storage.versions import FACTS_DIR, FactWriter, StagedOutput, documents_table, facts_table, publish
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 TEXT_A = f"2023年，金华市新增注册商标3.98万件，同比增长31.7%。\n\n{HOSTILE}\n杭州市专利授权量2.1万件。"

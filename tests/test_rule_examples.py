@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from pipeline.facts.extract import extract_text
-from pipeline.rules.load import example_items, load_rules
 from pipeline.records import Fact
+from pipeline.rules.load import example_items, load_rules
 
 RULES = load_rules(Path(__file__).resolve().parent.parent / "rules")
 PUBLISHED = date(2024, 4, 26)
@@ -57,7 +57,7 @@ def test_rule_example(rule: Any, kind: str, item: dict[str, Any]) -> None:
     if "expect" in item:
         assert any(_matches(f, item["expect"]) for f in facts), where
     if "absent" in item:
-        assert not any(item["absent"] in f.text or f.text in item["absent"] and len(f.text) >= len(item["absent"])
+        assert not any(item["absent"] in f.text or (f.text in item["absent"] and len(f.text) >= len(item["absent"]))
                        for f in facts), where
     if "expect" not in item and "absent" not in item:
         assert facts == [], where

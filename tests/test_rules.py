@@ -68,8 +68,8 @@ def test_pathological_pattern_is_refused_at_load(rules_copy: Path) -> None:
 
 def test_runaway_pattern_is_stopped_on_a_report(rules_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pattern that passes the load probes but runs away on real text is stopped and named."""
-    from pipeline.figures import finder as figures
     from pipeline.facts.extract import extract_text
+    from pipeline.figures import finder as figures
 
     _append(rules_copy / "exclusions.yaml", "  - id: excl.sneaky\n    pattern: '(?:件件|件)+X'\n    reason: test\n")
     rules = load_rules(rules_copy)

@@ -13,16 +13,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-import pipeline.runs.chunks
-import pipeline.rules.load
-import pipeline.runs.run
-import pipeline.runs.plan
 from output_snapshot import inodes, reader_view, rules_versions, table
 from stand_in import use_extractor
-from pipeline.runs.chunks import ChunkOutcome, one_per_process
+
+import pipeline.rules.load
+import pipeline.runs.chunks
+import pipeline.runs.plan
+import pipeline.runs.run
 from pipeline.records import Document, Fact
 from pipeline.rules.load import RuleError, Rules
+from pipeline.runs.chunks import ChunkOutcome, one_per_process
 from pipeline.runs.run import run
 
 COUNT = re.compile(r"(\d+)(件|项)")
@@ -82,7 +82,7 @@ def clean_raw(tmp_path: Path) -> Path:
     return folder
 
 
-def go(raw: Path, out: Path, **options: object):  # noqa: ANN201 - RunSummary
+def go(raw: Path, out: Path, **options: object):
     return run(raw, out, raw.parent / "rules", **options)  # type: ignore[arg-type]
 
 

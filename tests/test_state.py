@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.storage.parquet import documents_table, facts_table
 from pipeline.records import Fact
-from pipeline.runs.segments import Segments
 from pipeline.runs.keys import FACT_MAKERS, chunk_key, code_digest, report_key
 from pipeline.runs.manifest import Entry, Manifest, read_manifest, write_manifest
 from pipeline.runs.plan import chunk
+from pipeline.runs.segments import Segments
+from pipeline.storage.parquet import documents_table, facts_table
 from pipeline.storage.versions import StagedOutput
 
 

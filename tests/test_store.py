@@ -183,10 +183,9 @@ def test_only_previous_version_is_kept(tmp_path: Path) -> None:
 def test_aborted_run_leaves_output_untouched(tmp_path: Path) -> None:
     out = tmp_path / "output"
     publish_facts(out, 3, "v1")
-    with pytest.raises(RuntimeError):
-        with StagedOutput(out, "v2") as staged:
-            staged.fact_writer().add([make_fact(i) for i in range(10)])
-            raise RuntimeError("extraction blew up")
+    with pytest.raises(RuntimeError), StagedOutput(out, "v2") as staged:
+        staged.fact_writer().add([make_fact(i) for i in range(10)])
+        raise RuntimeError("extraction blew up")
     assert ds.dataset(out / "facts", format="parquet").to_table().num_rows == 3
     assert not staged.root.exists()
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.runs import chunks
-from pipeline.text import windows
 from pipeline.facts.extract import extract_document, extract_text
 from pipeline.ingest.reports import read_document
-from pipeline.storage.parquet import facts_table
 from pipeline.rules.load import Rules
+from pipeline.runs import chunks
+from pipeline.storage.parquet import facts_table
+from pipeline.text import windows
 
 RAW = Path(__file__).resolve().parent.parent / "raw"
 SAMPLES = sorted(p for p in RAW.iterdir() if p.suffix == ".txt")

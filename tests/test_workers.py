@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.processes import memory, workers
+from pipeline.processes.workers import ChunkWorkers, WorkerDied, WorkerError
+from pipeline.rules.load import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import ChunkOutcome, process_chunk
+from pipeline.runs.plan import RunPlan, plan_run
 from pipeline.runs.run import discover
-from pipeline.rules.load import Rules
-from pipeline.runs.plan import plan_run, RunPlan
-from pipeline.processes.workers import ChunkWorkers, WorkerDied, WorkerError
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = {
@@ -88,10 +88,9 @@ def test_workers_stop_with_the_pool_and_at_once_after_an_error(tmp_path: Path, r
     with ChunkWorkers(2, rules) as pool:
         pids = pool.pids()
     assert all(not _alive(pid) for pid in pids)
-    with pytest.raises(KeyboardInterrupt):
-        with ChunkWorkers(1, rules) as pool:
-            pids = pool.pids()
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), ChunkWorkers(1, rules) as pool:
+        pids = pool.pids()
+        raise KeyboardInterrupt
     assert all(not _alive(pid) for pid in pids)
 
 

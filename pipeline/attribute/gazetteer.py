@@ -114,7 +114,7 @@ def _jieba() -> Any:
     Once: setting its log level clears the level cache of every logger in the
     process, hundreds in a Prefect flow's, and this runs for most place names.
     """
-    import jieba  # noqa: PLC0415 - slow to load, and only county short names need it
+    import jieba
 
     jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
     jieba.dt.check_initialized()

@@ -11,8 +11,8 @@ person or thing (`该企业`, `…有限公司`) has no region: those cue words 
 from __future__ import annotations
 
 import bisect
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 

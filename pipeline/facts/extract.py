@@ -13,21 +13,21 @@ from dataclasses import dataclass, replace
 from datetime import date
 from itertools import accumulate
 
-from pipeline.text import windows
-from pipeline.figures.finder import Figure, finder_for
-from pipeline.attribute.gazetteer import Region
 from pipeline.attribute.fact_type import Kind, classify, target_sentence
+from pipeline.attribute.gazetteer import Region
 from pipeline.attribute.metric import is_streak, metric_for, metric_id_for, pair_respectively, use_terms
-from pipeline.text.normalise import TextView, fold_chars, normalise
-from pipeline.attribute.period import dominant_year, opens_section, resolve as resolve_period, section_year_counts, \
-    section_years
+from pipeline.attribute.period import dominant_year, opens_section, section_year_counts, section_years
+from pipeline.attribute.period import resolve as resolve_period
 from pipeline.attribute.plans import plan_end_year
-from pipeline.records import Document, Fact
-from pipeline.attribute.region import SCOPE_CHARS, RegionIndex, document_scope, entity_end, index as region_index, region_for, \
-    table_row_region
-from pipeline.rules.load import Rules
-from pipeline.text.segment import ClauseStarts, sentences
+from pipeline.attribute.region import SCOPE_CHARS, RegionIndex, document_scope, entity_end, region_for, table_row_region
+from pipeline.attribute.region import index as region_index
+from pipeline.figures.finder import Figure, finder_for
 from pipeline.figures.tables import TableFigure, find_tables
+from pipeline.records import Document, Fact
+from pipeline.rules.load import Rules
+from pipeline.text import windows
+from pipeline.text.normalise import TextView, fold_chars, normalise
+from pipeline.text.segment import ClauseStarts, sentences
 
 
 def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",

@@ -36,7 +36,6 @@ import pyarrow as pa
 from pipeline.processes.spawn import POOL_VARIABLE
 
 
-
 def lean_arrow_pool() -> None:
     """Make the system allocator Arrow's default pool, unless the environment picks one."""
     if os.environ.get(POOL_VARIABLE):

@@ -29,8 +29,8 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.processes import memory, spawn
-from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.rules.load import Rules
+from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.runs.plan import ChunkJob, RunContext
 
 STOP_SECONDS = 10.0  # a worker asked to stop after its chunk gets this long before it is killed
@@ -166,7 +166,7 @@ def serve(conn: Connection) -> None:
             job, context = message
             try:
                 reply: tuple[str, object] = ("ok", process_chunk(job, context, rules))
-            except Exception:  # noqa: BLE001 - sent back to the flow, which fails the chunk's task
+            except Exception:
                 reply = ("error", traceback.format_exc())
             try:
                 conn.send(reply)

@@ -17,8 +17,17 @@ import regex
 from pipeline.attribute.gazetteer import Gazetteer, load_gazetteer, read_region_rules
 from pipeline.rules.files import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
 
-__all__ = ["Rules", "RuleError", "load_rules", "UnitRule", "ScaleRule", "QualifierRule", "CueRule", "RankForm",
-           "MetricRule"]
+__all__ = [
+    "CueRule",
+    "MetricRule",
+    "QualifierRule",
+    "RankForm",
+    "RuleError",
+    "Rules",
+    "ScaleRule",
+    "UnitRule",
+    "load_rules",
+]
 
 DIMENSIONS = frozenset({"count", "money", "percent", "percentage_point", "multiple", "rank",
                         "duration", "mass", "score", "other"})

@@ -20,18 +20,18 @@ import pyarrow as pa
 from pipeline.facts import extract
 from pipeline.ingest import reports as ingest
 from pipeline.processes import memory
+from pipeline.records import Document, ReadError
+from pipeline.rules.load import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.diff import report_diff
-from pipeline.runs.staged_diffs import StagedDiff
-from pipeline.storage.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
-from pipeline.records import Document, ReadError
-from pipeline.views.review.pagestore import PageStore, clean_page, page_key
-from pipeline.rules.load import Rules
-from pipeline.runs.segments import Segments
 from pipeline.runs.keys import chunk_key, report_key
 from pipeline.runs.manifest import Entry
-from pipeline.runs.plan import catalogue_entry, ChunkJob, Member, RunContext
+from pipeline.runs.plan import ChunkJob, Member, RunContext, catalogue_entry
+from pipeline.runs.segments import Segments
+from pipeline.runs.staged_diffs import StagedDiff
+from pipeline.storage.parquet import FACT_SCHEMA, document_row, documents_table, facts_table
 from pipeline.storage.texts import TextStore
+from pipeline.views.review.pagestore import PageStore, clean_page, page_key
 
 log = logging.getLogger(__name__)
 _RULES: dict[str, Rules] = {}  # one_per_process: the Rules object kept for each version
@@ -178,7 +178,7 @@ def _store_page(pages: PageStore, key: str, doc_rows: pa.Table, facts: pa.Table,
         html = clean_page(doc_rows.to_pylist()[0], facts, text)
         if html is not None:
             pages.save(page_key(key), html)
-    except Exception:  # noqa: BLE001 - a view must not sink a chunk
+    except Exception:
         log.exception("could not store the review page of %s", doc_rows["file"][0])
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.storage.parquet import write_file
 from pipeline.records import ReadError
-from pipeline.storage.versions import ERRORS_DIR, RUNS_DIR, StagedOutput
+from pipeline.storage.parquet import write_file
+from pipeline.storage.paths import ERRORS_DIR, RUNS_DIR
+from pipeline.storage.versions import StagedOutput
 
 HISTORY_RUNS = 200  # errors and diffs files kept; the runs table keeps every run
 

@@ -14,7 +14,7 @@ import importlib.metadata
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.storage.parquet import DOCUMENT_SCHEMA, FACT_SCHEMA
@@ -65,7 +65,7 @@ def chunk_key(report_keys: Iterable[str]) -> str:
 
 def new_run_id() -> str:
     """Sortable and unique: UTC time, then a random suffix."""
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
 
 
 def hash_file(path: Path) -> str:

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.storage.parquet import write_file
+from pipeline.storage.paths import MANIFEST_NAME
 
-MANIFEST_NAME = "manifest.parquet"
 RACY_NS = 2_000_000_000  # mtimes this close to a run's start are not trusted (as git does)
 
 MANIFEST_SCHEMA = pa.schema(

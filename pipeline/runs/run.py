@@ -19,7 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -27,23 +27,25 @@ from typing import Self
 import pyarrow as pa
 
 from pipeline.ingest import reports as ingest
+from pipeline.ingest.catalogue import load_catalogue
 from pipeline.processes import memory
-from pipeline.runs import staged_diffs as diffstore
+from pipeline.records import ReadError
 from pipeline.rules import load as rule_files
+from pipeline.rules.load import Rules
+from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.runs.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided
-from pipeline.runs.staged_diffs import StagedDiff
 from pipeline.runs.history import RunRecord, carry, write_errors, write_runs
+from pipeline.runs.manifest import Entry, write_manifest
+from pipeline.runs.plan import Catalogue, RunPlan, plan_run
+from pipeline.runs.staged_diffs import StagedDiff
 from pipeline.storage.lock import OutputLock
 from pipeline.storage.parquet import TableWriter
-from pipeline.records import ReadError
-from pipeline.rules.load import Rules
-from pipeline.runs.manifest import Entry, MANIFEST_NAME, write_manifest
-from pipeline.runs.plan import Catalogue, plan_run, RunPlan
-from pipeline.views.review.pagestore import PageStore
-from pipeline.storage.versions import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR, StagedOutput, kept_versions
+from pipeline.storage.paths import DIFFS_DIR, DOCUMENTS_DIR, FACTS_DIR, MANIFEST_NAME, TEXT_DIR
 from pipeline.storage.texts import TextStore
+from pipeline.storage.versions import StagedOutput, kept_versions
 from pipeline.views.build import write_views_apart
+from pipeline.views.review.pagestore import PageStore
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 # Diff rows buffered before a row group is written. A first run's diff is
@@ -98,7 +100,7 @@ def load_rules(rules_dir: Path) -> Rules:
 
 def discover(raw: Path) -> tuple[list[Path], Catalogue]:
     """Report paths in stable order and the catalogue; a bad catalogue is fatal here."""
-    return ingest.discover(raw), ingest.load_catalogue(raw)
+    return ingest.discover(raw), load_catalogue(raw)
 
 
 class RunWriter:
@@ -114,7 +116,7 @@ class RunWriter:
         self.plan = plan
         self.context = context = plan.context
         self._started = time.monotonic()
-        self._started_at = datetime.now(timezone.utc)
+        self._started_at = datetime.now(UTC)
         self._staged = StagedOutput(context.output, context.rules_version, version=context.run_id)
         self._segments = context.segments()
         self.gone = 0
@@ -198,7 +200,7 @@ class RunWriter:
         write_errors(staged, context.previous, self._failed + self._crashed)
         facts = sum(entry.facts for entry in self._entries)
         write_runs(staged, context.previous, RunRecord(
-            context.run_id, self._started_at, datetime.now(timezone.utc), context.rules_version, plan.seen,
+            context.run_id, self._started_at, datetime.now(UTC), context.rules_version, plan.seen,
             self._extracted, self._skipped, len(self._failed) + len(self._crashed), facts,
             self.changes.added, self.changes.removed, self.changes.changed))
         version = staged.commit()

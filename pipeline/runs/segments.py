@@ -29,10 +29,7 @@ from pipeline.storage.parquet import (
     FACT_SCHEMA,
     write_file,
 )
-from pipeline.storage.versions import DOCUMENTS_DIR, FACTS_DIR
-
-STATE_DIR = ".state"
-SEGMENTS_DIR = "segments"
+from pipeline.storage.paths import DOCUMENTS_DIR, FACTS_DIR, SEGMENTS_DIR, STATE_DIR
 
 
 def file_name(key: str) -> str:

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.runs.segments import STATE_DIR
 from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary
+from pipeline.storage.paths import DIFFS_STAGE, STATE_DIR
 
-DIFFS_STAGE = "diffs"
 BATCH_ROWS = 20_000  # rows per record batch of a staged file: what the reader holds at once
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-LOCK_NAME = ".lock"
+from pipeline.storage.paths import LOCK_NAME
 
 
 class OutputBusyError(RuntimeError):
@@ -41,7 +41,7 @@ class OutputLock:
             holder = handle.read().strip()
             handle.close()
             raise OutputBusyError(self._busy(holder)) from None
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {stamp}\n")

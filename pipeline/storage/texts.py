@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.storage.contentstore import ContentStore, link_or_copy
+from pipeline.storage.paths import TEXT_STORE
 
-STORE = Path(".state") / "text"
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +28,7 @@ class TextStore(ContentStore):
     """Texts by report hash, written once, linked into versions, collected when unused."""
 
     def __init__(self, output: Path) -> None:
-        super().__init__(output / STORE, ".txt")
+        super().__init__(output / TEXT_STORE, ".txt")
 
     def save(self, sha256: str, text: str) -> None:
         """Store a report's text unless the same text is stored already.

@@ -24,7 +24,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -51,19 +51,20 @@ from pipeline.storage.parquet import (
     fsync_path,
     with_rules_version,
 )
+from pipeline.storage.paths import (
+    CURRENT_LINK,
+    DIFFS_DIR,
+    DOCUMENTS_DIR,
+    ERRORS_DIR,
+    FACTS_DIR,
+    PUBLISH_LOCK,
+    READER_DIRS,
+    RUNS_DIR,
+    VERSIONS_DIR,
+    WRITING_MARK,
+)
 
-VERSIONS_DIR = ".versions"
-CURRENT_LINK = "current"
-FACTS_DIR = "facts"
-DOCUMENTS_DIR = "documents"
-RUNS_DIR = "runs"
-DIFFS_DIR = "diffs"
-ERRORS_DIR = "errors"
 # Folders readers open through `output/<name>`; a version may lack the history ones.
-TEXT_DIR = "text"  # the texts fact offsets index (pipeline.storage.texts)
-READER_DIRS = (FACTS_DIR, DOCUMENTS_DIR, RUNS_DIR, DIFFS_DIR, ERRORS_DIR, TEXT_DIR)
-_WRITING_MARK = ".writing"  # flock'ed by the process staging a version
-_PUBLISH_LOCK = ".publish.lock"
 
 
 class StagedOutput:
@@ -79,14 +80,14 @@ class StagedOutput:
     def __init__(self, output: Path, rules_version: str, version: str | None = None) -> None:
         self.output = output
         self.rules_version = rules_version
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self.version = version or f"{stamp}-{uuid.uuid4().hex[:8]}"
         self.root = output / VERSIONS_DIR / self.version
         self.facts_dir = self.root / FACTS_DIR
         self.documents_dir = self.root / DOCUMENTS_DIR
         self.facts_dir.mkdir(parents=True)
         self.documents_dir.mkdir()
-        self._mark: IO[bytes] | None = open(self.root / _WRITING_MARK, "wb")
+        self._mark: IO[bytes] | None = open(self.root / WRITING_MARK, "wb")
         fcntl.flock(self._mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._writers: list[TableWriter] = []
         self.committed = False
@@ -167,7 +168,7 @@ class StagedOutput:
         if self._mark is not None:
             self._mark.close()  # closing the file drops the flock
             self._mark = None
-            (self.root / _WRITING_MARK).unlink(missing_ok=True)
+            (self.root / WRITING_MARK).unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self
@@ -213,7 +214,7 @@ def _switch(output: Path, version: str) -> None:
     pointer and pruning.
     """
     versions = output / VERSIONS_DIR
-    with open(versions / _PUBLISH_LOCK, "wb") as lock:
+    with open(versions / PUBLISH_LOCK, "wb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         previous = current_version(output)
         current = output / CURRENT_LINK
@@ -247,7 +248,7 @@ def _ensure_link(output: Path, name: str) -> Path | None:
         return None
     moved: Path | None = None
     if path.exists():
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         moved = output / VERSIONS_DIR / f"legacy-{stamp}-{uuid.uuid4().hex[:8]}" / name
         moved.parent.mkdir()
         os.rename(path, moved)
@@ -271,7 +272,7 @@ def _prune(versions: Path, keep: set[Path]) -> None:
     for entry in versions.iterdir():
         if not entry.is_dir() or entry.is_symlink() or entry.resolve() in keep:
             continue
-        mark = entry / _WRITING_MARK
+        mark = entry / WRITING_MARK
         if mark.exists() and _locked(mark):
             continue
         shutil.rmtree(entry, ignore_errors=True)

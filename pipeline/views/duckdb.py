@@ -12,7 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
-DATABASE_NAME = "facts.duckdb"
+from pipeline.storage.paths import DATABASE_NAME
 
 VIEWS = """
 CREATE VIEW facts AS

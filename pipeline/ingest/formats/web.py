@@ -21,12 +21,10 @@ from pipeline.ingest.formats.errors import CorruptError
 
 SNIFF_BYTES = 4096
 SKIP = frozenset(
-    "script style noscript template nav iframe frame frameset svg math canvas object embed "
-    "button select option input textarea head".split()
+    ["script", "style", "noscript", "template", "nav", "iframe", "frame", "frameset", "svg", "math", "canvas", "object", "embed", "button", "select", "option", "input", "textarea", "head"]
 )
 BLOCKS = frozenset(
-    "p div section article main header footer aside blockquote address figure figcaption "
-    "ul ol li dl dt dd pre center form fieldset hr body html".split()
+    ["p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "address", "figure", "figcaption", "ul", "ol", "li", "dl", "dt", "dd", "pre", "center", "form", "fieldset", "hr", "body", "html"]
 )
 HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BREAK = "\x0b"  # stands for <br> while whitespace collapses

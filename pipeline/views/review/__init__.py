@@ -22,13 +22,14 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pipeline.processes import memory
 from pipeline.storage.contentstore import link_or_copy
+from pipeline.storage.paths import REVIEW_DIR
 from pipeline.views.review import pages
 from pipeline.views.review.data import (
     Corpus,
@@ -43,7 +44,6 @@ from pipeline.views.review.data import (
 )
 from pipeline.views.review.pages import PageStatus, index_page
 
-REVIEW_DIR = "review"
 FACT_CHUNK = 50_000
 ASSETS = (pages.STYLESHEET, pages.INDEX_SCRIPT, pages.REPORT_SCRIPT)
 CLEAN = PageStatus(text=True, mismatched=0)  # the status of every stored page
@@ -76,7 +76,7 @@ def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | 
             corpus.facts,
             corpus.tally.charts(),
             ["reports.js", *(_chunk_name(n) for n in range(_chunk_count(corpus.facts)))],
-            datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
         (staging / "index.html").write_text(index, encoding="utf-8")
         _swap(staging, output / REVIEW_DIR)

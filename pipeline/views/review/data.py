@@ -23,11 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.storage.paths import DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR
 from pipeline.views.review.charts import Tally
-
-TEXT_DIR = "text"
-FACTS_DIR = "facts"
-DOCUMENTS_DIR = "documents"
 
 # Shown in the index's facts table; categorical ones travel as dictionary indices.
 CATEGORICAL = ("unit", "metric", "region", "period", "type", "qualifier", "rule")

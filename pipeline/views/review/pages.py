@@ -9,9 +9,9 @@ facts (with a tooltip per fact) even with scripts off.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-import re
 from html import escape as _html_escape
 from typing import Any
 

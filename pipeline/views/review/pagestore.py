@@ -26,10 +26,9 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.storage.contentstore import ContentStore
+from pipeline.storage.paths import PAGE_STORE
 from pipeline.views.review.data import ReportText, document_report, saved_text_source
 from pipeline.views.review.pages import PAGE_COLUMNS, PAGE_FACTS_MAX, report_page
-
-STORE = Path(".state") / "pages"
 
 
 @functools.cache
@@ -68,7 +67,7 @@ class PageStore(ContentStore):
     """
 
     def __init__(self, output: Path) -> None:
-        super().__init__(output / STORE, ".html")
+        super().__init__(output / PAGE_STORE, ".html")
 
     def save(self, key: str, html: str) -> None:
         """Store a page unless it is stored already (same key, same page)."""
