@@ -52,9 +52,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline.processes import workers as chunk_workers
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs import run as pipeline_run
-from pipeline.runs.chunks import one_per_process
 from pipeline.runs.plan import Catalogue, ChunkJob, RunContext, RunPlan, plan_run
 from pipeline.runs.run import ChunkOutcome, RunSummary, RunWriter
 from pipeline.storage.lock import OutputLock
@@ -111,7 +110,7 @@ def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Ru
     if pool is not None:
         outcome = pool.run(job, context)
     else:
-        outcome = pipeline_run.process_chunk(job, context, one_per_process(rules))
+        outcome = pipeline_run.process_chunk(job, context, rules)
     logger = get_run_logger()
     for error in outcome.failed + outcome.crashed:
         logger.warning("failed %s: %s", error.file, error.reason)

@@ -64,7 +64,7 @@ from bench import corpus as corpus_builder
 from pipeline.facts.extract import extract_document
 from pipeline.ingest.reports import discover, read_document
 from pipeline.records import Document
-from pipeline.rules.load import load_rules
+from pipeline.rules.compiler import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MB = 20.0

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.facts.extract import extract_text
 from pipeline.ingest.reports import discover, read_document
 from pipeline.records import Document
-from pipeline.rules.load import load_rules
+from pipeline.rules.compiler import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE = "金华市专利授权量达到1.2万件同比增长15%"

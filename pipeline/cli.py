@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pipeline import evaluate as grading
 from pipeline.ingest.catalogue import CatalogueError
-from pipeline.rules.load import RuleError, load_rules
+from pipeline.rules.compiler import load_rules, unknown_files
+from pipeline.rules.files import RuleError
 from pipeline.storage.lock import OutputBusyError
 
 USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
@@ -61,11 +62,13 @@ def _at_least_one(text: str) -> int:
 
 
 def check(rules_dir: Path) -> int:
-    """Validate every rule file; print what was checked."""
+    """Validate every rule file; print what was checked, and what in the folder is not a rule file."""
     rules = load_rules(rules_dir)
-    files = sorted(p.name for p in rules_dir.glob("*.yaml"))
+    files = sorted(p.name for p in rules_dir.glob("*.yaml") if p.name not in unknown_files(rules_dir))
     print(f"rules OK: {len(rules.examples)} rules in {len(files)} files ({', '.join(files)}),"
           f" version {rules.version}")
+    for name in unknown_files(rules_dir):
+        print(f"not a rule file, never read: {rules_dir / name}")
     return 0
 
 

@@ -25,6 +25,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,14 @@ import regex
 
 ATTRIBUTES = ("dimension", "qualifier", "type", "region", "period", "metric")
 SPAN_COLUMNS = ("doc", "start", "end", "text", "value", "unit")
-REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "地区", "省", "市", "县", "区")
-NATION = frozenset({"全国", "中国", "我国", "中国大陆", "中國大陸", "中國", "全國"})
-_PEOPLES = ["畲", "苗", "土家", "回", "满", "蒙古", "藏", "壮", "彝", "瑶", "侗", "白", "傣", "黎", "哈尼", "朝鲜", "羌", "仡佬", "布依", "水", "毛南", "仫佬", "达斡尔", "鄂温克", "鄂伦春", "锡伯", "哈萨克", "柯尔克孜", "塔吉克", "维吾尔", "纳西", "傈僳", "拉祜", "佤", "景颇", "土", "各"]
-_ETHNIC_TAIL = regex.compile("(?:(?:" + "|".join(_PEOPLES) + ")族)+$")
+# The names regions are compared by live in a data file beside this module
+# (the score script's lists: official suffixes, names of the nation, peoples).
+_NAMES = json.loads(resources.files("pipeline").joinpath("evaluate_names.json").read_text(encoding="utf-8"))
+REGION_SUFFIXES: tuple[str, ...] = tuple(_NAMES["region_suffixes"])
+NATION = frozenset(_NAMES["nation"])
+NATION_NAME = _NAMES["nation_name"]
+_PEOPLES: list[str] = _NAMES["peoples"]
+_ETHNIC_TAIL = regex.compile("(?:(?:" + "|".join(_PEOPLES) + f"){_NAMES['people_suffix']})+$")
 
 Row = Mapping[str, Any]
 
@@ -67,7 +72,7 @@ def region_stem(value: Any) -> str:
     """金华市 -> 金华; 景宁畲族自治县 -> 景宁; 杭州市余杭区 -> 杭州余杭; 中国 -> 全国."""
     text = norm(value)
     if text in NATION:
-        return "全国"
+        return str(NATION_NAME)
     for suffix in REGION_SUFFIXES:
         text = text.replace(suffix, "")
     return _ETHNIC_TAIL.sub("", text)

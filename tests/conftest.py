@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.rules.load import Rules, load_rules
+from pipeline.rules.compiler import Rules, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import process_chunk
 from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary, diff_table

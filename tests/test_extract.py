@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 
 from pipeline.facts.extract import extract_text
-from pipeline.figures.finder import Figure, _in_paragraph, longest_first
-from pipeline.rules.load import Rules
+from pipeline.figures.finder import _in_paragraph, longest_first
+from pipeline.records import Document, Figure
+from pipeline.rules.compiler import Rules
 
 PUBLISHED = date(2024, 4, 26)
 
@@ -156,26 +157,25 @@ def test_searching_places_only_where_figures_need_them_changes_no_region(rules: 
     every figure of the sample reports gets the region a full index gives it."""
     from pathlib import Path
 
-    from pipeline.attribute.region import document_scope, entity_end, index, region_for
-    from pipeline.figures.finder import finder_for
     from pipeline.ingest.reports import discover, read_document
     from pipeline.text.normalise import normalise
     from pipeline.text.segment import sentences
 
     raw = Path(__file__).resolve().parent.parent / "raw"
-    gaz, checked = rules.gazetteer, 0
-    entity = rules.cue_words("entity")
+    reader, checked = rules.regions, 0
     for path in discover(raw):
         doc = read_document(path, raw, {})
+        assert isinstance(doc, Document)
         text = normalise(doc.text).text
-        figures = finder_for(rules).find(text)
-        scope = document_scope(gaz, doc.title, text)
-        full, needed = index(gaz, text, scope), index(gaz, text, scope, [f.start for f in figures])
+        figures = rules.finder.find(text)
+        scope = reader.document_scope(doc.title, text)
+        full, needed = reader.index(text, scope), reader.index(text, scope, [f.start for f in figures])
         sents = sentences(text)
         for fig in figures:
             sent = sents.span_at(fig.start)
-            args = (gaz, text, fig.start, sent, entity, ("在", "占", "较", "比"), entity_end(text, sent, entity))
-            assert region_for(needed, *args) == region_for(full, *args), (path.name, text[sent[0]:fig.end])
+            entity_from = reader.entity_end(text, sent)
+            assert reader.region_for(needed, text, fig.start, sent, entity_from) == \
+                reader.region_for(full, text, fig.start, sent, entity_from), (path.name, text[sent[0]:fig.end])
             checked += 1
     assert checked > 250
 
@@ -189,3 +189,39 @@ def test_extraction_sets_no_logger_level(rules: Rules, monkeypatch: pytest.Monke
     monkeypatch.setattr(logging.Logger, "setLevel", lambda self, level: levels.append(level))
     assert facts(text, rules)
     assert levels == []
+
+
+ORDER_SCRIPT = """
+import json, sys
+from pathlib import Path
+from pipeline.facts.extract import extract_document
+from pipeline.ingest.reports import read_document
+from pipeline.rules.compiler import load_rules
+raw = Path(sys.argv[1])
+rules = load_rules(Path(sys.argv[2]))
+out = {}
+for name in sys.argv[3:]:
+    doc = read_document(raw / name, raw, {})
+    out[name] = [[f.start, f.end, f.value, f.metric, f.region, f.period, f.type] for f in extract_document(doc, rules)]
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def test_a_report_gives_the_same_facts_whatever_ran_before_it() -> None:
+    """Two reports extracted in both orders, each order in a fresh process: no state carries over."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    first, second = "000_5d7395224a19708a.txt", "003_bbaa1da155221246.txt"
+
+    def run(*names: str) -> dict[str, list[object]]:
+        done = subprocess.run([sys.executable, "-c", ORDER_SCRIPT, str(root / "raw"), str(root / "rules"), *names],
+                              capture_output=True, text=True, check=True, cwd=root, timeout=300)
+        result: dict[str, list[object]] = json.loads(done.stdout)
+        return result
+
+    forward, backward = run(first, second), run(second, first)
+    assert forward == backward and len(forward[first]) > 20 and len(forward[second]) > 20

@@ -28,7 +28,7 @@ from reportlab.platypus import (
 
 from pipeline.facts.extract import extract_text
 from pipeline.ingest.formats import FORMATS, CorruptError, EncryptedError, FormatError, NoTextError, to_text
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 
 # A CID font every PDF viewer knows (Adobe-GB1): no font file needed, text extracts as Chinese.
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))

@@ -8,25 +8,40 @@ from typing import Any
 
 import pytest
 
-from pipeline.attribute.gazetteer import Gazetteer, Region, load_gazetteer, read_region_rules, short_name
-from pipeline.rules.files import RuleError
+from pipeline.attribute.gazetteer import Gazetteer, Region, _word_at, build_gazetteer, short_name
+from pipeline.rules.files import RuleError, check_unique
+from pipeline.rules.region_rules import read_regions
+from pipeline.text.words import Words
 
 ROOT = Path(__file__).parent.parent
 RULES = ROOT / "rules"
 GOLD = ROOT.parent / "shared" / "gold" / "seeds.jsonl"
 
 
+def load_gazetteer(rules_dir: Path, words: Words | None = None) -> Gazetteer:
+    raw, regions = read_regions(rules_dir / "regions.yaml")
+    check_unique(raw)
+    return build_gazetteer(regions, words or Words(()))
+
+
 @pytest.fixture(scope="module")
-def gaz() -> Gazetteer:
-    return load_gazetteer(RULES)
+def words() -> Words:
+    return Words(())
+
+
+@pytest.fixture(scope="module")
+def gaz(words: Words) -> Gazetteer:
+    return load_gazetteer(RULES, words)
 
 
 def _yaml_cases() -> list[Any]:
     """One pytest param per example/negative; a known_failure becomes a strict xfail."""
     cases = []
-    for rule in read_region_rules(RULES / "regions.yaml"):
+    for rule in read_regions(RULES / "regions.yaml")[0]:
         for key in ("examples", "negatives"):
             for n, item in enumerate(rule.data.get(key) or []):
+                if isinstance(item.get("expect"), dict):
+                    continue  # a fact, run through the extractor by tests/test_rule_examples.py
                 marks = [pytest.mark.xfail(strict=True, reason=item["known_failure"])] if "known_failure" in item else []
                 cases.append(pytest.param(rule.id, key, item, marks=marks, id=f"{rule.id}:{key}:{n}"))
     return cases
@@ -117,7 +132,8 @@ def test_codes_and_hierarchy(gaz: Gazetteer) -> None:
     ("延边朝鲜族自治州", "延边"), ("香港特别行政区", "香港"), ("浦东新区", "浦东"), ("忠县", None), ("城区", None),
 ])
 def test_short_name(name: str, short: str | None) -> None:
-    assert short_name(name, ["朝鲜族", "维吾尔族", "畲族", "壮族", "维吾尔"]) == short
+    suffixes = ["特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "区", "县"]
+    assert short_name(name, ["朝鲜族", "维吾尔族", "畲族", "壮族", "维吾尔"], suffixes) == short
 
 
 def test_find_longest_match_no_overlap(gaz: Gazetteer) -> None:
@@ -160,6 +176,7 @@ def test_large_text_gives_the_right_count(gaz: Gazetteer) -> None:
     assert {m.region.full_name for m in found} == {"台州市", "温岭市", "浙江省"}
 
 
+SUFFIXES = "  - id: region.suffix\n    kind: suffix\n    words: [省, 市, 区, 县]\n"
 BASE = """rules:
   - id: region.nation
     kind: named
@@ -181,7 +198,7 @@ BASE = """rules:
     ("  - id: alias.short\n    kind: alias\n    surfaces: [杭]\n    region: 杭州市\n", "alias.short", "2 characters"),
 ])
 def test_bad_rule_file(tmp_path: Path, extra: str, rule_id: str, reason: str) -> None:
-    (tmp_path / "regions.yaml").write_text(BASE + extra, encoding="utf-8")
+    (tmp_path / "regions.yaml").write_text(BASE + extra + SUFFIXES, encoding="utf-8")
     with pytest.raises(RuleError) as info:
         load_gazetteer(tmp_path)
     message = str(info.value)
@@ -190,17 +207,15 @@ def test_bad_rule_file(tmp_path: Path, extra: str, rule_id: str, reason: str) ->
 
 def test_rule_file_without_nation(tmp_path: Path) -> None:
     (tmp_path / "regions.yaml").write_text("rules:\n  - id: a\n    kind: alias\n    surfaces: [杭城]\n"
-                                           "    region: 杭州市\n", encoding="utf-8")
-    with pytest.raises(RuleError, match="全国"):
+                                           "    region: 杭州市\n" + SUFFIXES, encoding="utf-8")
+    with pytest.raises(RuleError, match="the nation"):
         load_gazetteer(tmp_path)
 
 
-def _word_at_by_segmenting(text: str, start: int, length: int) -> bool:
-    """The word check the slow way: always run jieba on the window."""
-    import jieba
-
+def _word_at_by_segmenting(words: Words, text: str, start: int, length: int) -> bool:
+    """The word check the slow way: always run the segmenter on the window."""
     left, cuts, at = max(0, start - 8), {0}, 0
-    for token in jieba.lcut(text[left:start + length + 8], HMM=False):
+    for token in words.cut(text[left:start + length + 8]):
         at += len(token)
         cuts.add(at)
     return start - left in cuts and start - left + length in cuts
@@ -211,11 +226,9 @@ def _word_at_by_segmenting(text: str, start: int, length: int) -> bool:
     "松阳茶叶、武义温泉和东阳木雕，2023年余杭区专利授权量1.2万件，拱墅区新和大新",
     "政和县ABC123云和",  # Latin letters and digits next to a name; a name at the very end
 ])
-def test_word_check_skips_the_segmenter_only_when_it_would_agree(text: str) -> None:
-    from pipeline.attribute.gazetteer import _word_at
-
+def test_word_check_skips_the_segmenter_only_when_it_would_agree(words: Words, text: str) -> None:
     for start in range(len(text)):
         for length in (2, 3):
             if start + length <= len(text):
-                assert _word_at(text, start, length) == _word_at_by_segmenting(text, start, length), \
+                assert _word_at(words, text, start, length) == _word_at_by_segmenting(words, text, start, length), \
                     (text[start:start + length], start)

@@ -12,7 +12,7 @@ import pytest
 from output_snapshot import table, tree
 
 import flows
-from pipeline.rules.load import RuleError
+from pipeline.rules.files import RuleError
 from pipeline.runs.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +114,17 @@ def test_bad_rule_file_stops_everything_and_output_stays_byte_for_byte(
 
 def test_check_accepts_the_project_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert flows.main(["check", "--rules", str(ROOT / "rules")]) == 0
-    assert capsys.readouterr().out.startswith("rules OK: ")
+    out = capsys.readouterr().out
+    assert out.startswith("rules OK: ") and "not a rule file" not in out
+
+
+def test_check_lists_files_that_are_not_rule_files(rules: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (rules / "units.yaml.orig").write_text("rules: []\n", encoding="utf-8")
+    (rules / "extra.yaml").write_text("rules: []\n", encoding="utf-8")
+    assert flows.main(["check", "--rules", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert "not a rule file, never read: " in out and "units.yaml.orig" in out and "extra.yaml" in out
+    assert "extra.yaml," not in out.splitlines()[0]  # not counted among the rule files checked
 
 
 def test_bad_rules_never_create_an_output_folder(rules: Path, tmp_path: Path) -> None:

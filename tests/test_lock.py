@@ -18,7 +18,7 @@ import pytest
 from output_snapshot import READER_DIRS, reader_view, table
 from stand_in import use_extractor
 
-import pipeline.rules.load
+import pipeline.rules.compiler
 from pipeline.runs.run import run
 from pipeline.storage.lock import OutputBusyError, OutputLock
 from pipeline.storage.paths import LOCK_NAME
@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     import os, re, signal, sys
     from pathlib import Path
     from types import SimpleNamespace
-    import pipeline.facts.extract, pipeline.rules.load, pipeline.runs.run, pipeline.storage.versions
+    import pipeline.facts.extract, pipeline.rules.compiler, pipeline.runs.run, pipeline.storage.versions
     from pipeline.records import Fact
 
     raw, out, version, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -48,7 +48,7 @@ CHILD = textwrap.dedent("""
                      sentence=doc.text, rule="test", rules_version=rules.version)
                 for m in re.finditer(r"(\\d+)件", doc.text)]
 
-    pipeline.rules.load.load_rules = lambda rules_dir: SimpleNamespace(version=version)
+    pipeline.rules.compiler.load_rules = lambda rules_dir: SimpleNamespace(version=version)
     pipeline.facts.extract.extract_document_windows = lambda doc, rules: [extract(doc, rules)]
     if kill_at == "history":
         pipeline.runs.run.write_runs = die
@@ -63,7 +63,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> None:
     def extract(doc, rules):  # type: ignore[no-untyped-def]
         return []
 
-    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
+    monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
     use_extractor(monkeypatch, extract)
 
 

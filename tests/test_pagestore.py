@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from stand_in import use_extractor
 
-import pipeline.rules.load
+import pipeline.rules.compiler
 import pipeline.runs.run
 import pipeline.views.build
 import pipeline.views.review.pages
@@ -57,7 +57,7 @@ def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(doc.file)
         return stub_extract(doc, rules)
 
-    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
+    monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
     use_extractor(monkeypatch, extract)
     return seen
 

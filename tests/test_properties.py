@@ -8,9 +8,11 @@ normalisation, the figure finder and attribution.
 """
 from __future__ import annotations
 
+import functools
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import cn2an
 import pytest
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from pipeline.facts.extract import extract_text
 from pipeline.records import Fact
-from pipeline.rules.load import Rules, load_rules
+from pipeline.rules.compiler import Rules, load_rules
 from pipeline.text.normalise import _FULL_WIDTH_GROUPING, _char_table, fold_chars, normalise
 from pipeline.text.segment import CLAUSE_MARKS, ClauseStarts, clause_start
 from pipeline.text.windows import cuts
@@ -57,7 +59,7 @@ def test_decimal_with_yi_yuan(d: Decimal) -> None:
     assert fact.unit == "CNY" and fact.value == pytest.approx(float(d) * 1e8)
 
 
-SCALES = sorted((word, rule.factor) for rule in RULES.scales for word in rule.written)
+SCALES = sorted(RULES.finder.scales.items())
 
 
 @NUMBERS
@@ -248,7 +250,16 @@ HAN = "专利授权量达到全年累计完成发明拥有实现质押融资金�
 @example("专利授权量达到")
 @example("高价值发明专利")  # a term of rules/metrics.yaml, tagged n
 def test_tagging_matches_jiebas_tagger(text: str) -> None:
-    from pipeline.attribute.metric import _posseg, tagged, use_terms
+    assert RULES.words.tagged(text) == [(w.word, w.flag) for w in _jieba_tagger().cut(text, HMM=False)]
 
-    use_terms(RULES.terms)
-    assert tagged(text) == [(w.word, w.flag) for w in _posseg().cut(text, HMM=False)]
+
+@functools.cache
+def _jieba_tagger() -> Any:
+    """jieba's own tagger over a dictionary with the same terms, to check `Words.tagged` against."""
+    import jieba
+    import jieba.posseg
+
+    tokenizer = jieba.Tokenizer()
+    for term in RULES.words.terms:
+        tokenizer.add_word(term, tag="n")
+    return jieba.posseg.POSTokenizer(tokenizer)

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from pipeline.facts.extract import extract_text
-from pipeline.rules.load import Rules, example_items, load_rules
+from pipeline.rules.compiler import Rules, load_rules
+from pipeline.rules.files import example_items
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```yaml\n# in rules/(\S+)\n(.*?)```", re.S)
@@ -55,10 +56,10 @@ def test_readme_example_is_a_working_rule(rules: Rules, name: str, block: str) -
     entries = yaml.safe_load(block)
     added = {entry["id"] for entry in entries}
     if name == "regions.yaml":
-        assert rules.gazetteer is not None
         for entry in entries:
             for item in entry["examples"]:
-                assert [m.region.full_name for m in rules.gazetteer.find(item["text"], None)] == [item["expect"]]
+                found = rules.regions.gazetteer.find(item["text"], None)
+                assert [m.region.full_name for m in found] == [item["expect"]]
         return
     new = [rule for rule in rules.examples if rule.id in added]
     assert {rule.id for rule in new} == added and all(Path(rule.file).name == name for rule in new)

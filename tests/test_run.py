@@ -6,9 +6,8 @@ plays the rules version, so a "rule edit" is one assignment.
 from __future__ import annotations
 
 import os
-import pickle
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,13 +15,13 @@ import pytest
 from output_snapshot import inodes, reader_view, rules_versions, table
 from stand_in import use_extractor
 
-import pipeline.rules.load
+import pipeline.rules.compiler
 import pipeline.runs.chunks
 import pipeline.runs.plan
 import pipeline.runs.run
 from pipeline.records import Document, Fact
-from pipeline.rules.load import RuleError, Rules
-from pipeline.runs.chunks import ChunkOutcome, one_per_process
+from pipeline.rules.files import RuleError
+from pipeline.runs.chunks import ChunkOutcome
 from pipeline.runs.run import run
 
 COUNT = re.compile(r"(\d+)(件|项)")
@@ -52,7 +51,7 @@ class Stubs:
 @pytest.fixture()
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
     stub = Stubs()
-    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version=stub.version))
+    monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version=stub.version))
     use_extractor(monkeypatch, stub.extract)
     return stub
 
@@ -142,7 +141,7 @@ def test_rule_error_aborts_before_writing(stubs: Stubs, monkeypatch: pytest.Monk
     def broken(rules_dir: Path) -> None:
         raise RuleError("rules/units.yaml", 12, "unit.wan", "bad pattern")
 
-    monkeypatch.setattr(pipeline.rules.load, "load_rules", broken)
+    monkeypatch.setattr(pipeline.rules.compiler, "load_rules", broken)
     out = tmp_path / "output"
     with pytest.raises(RuleError, match="units.yaml:12: rule 'unit.wan'"):
         go(raw, out)
@@ -349,7 +348,7 @@ def test_crash_while_publishing_keeps_previous_output(
     assert reader_view(out) == before
     monkeypatch.undo()
     stubs.extracted.clear()
-    monkeypatch.setattr(pipeline.rules.load, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
+    monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version="rv-1"))
     use_extractor(monkeypatch, stubs.extract)
     summary = go(clean_raw, out, batch_size=3)
     assert summary.gone == 1 and "020.txt" in {f["doc"] for f in table(out, "facts")}
@@ -419,13 +418,3 @@ def test_staged_diffs_never_outlive_a_run(
         go(clean_raw, out, batch_size=3)
     assert staged_when_killed == ["chunk-000001.arrows"]
     assert list(staging.iterdir()) == []
-
-
-def test_a_worker_keeps_one_copy_of_the_rules(rules: Rules, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each task gets its own unpickled rules; the extraction caches must see one object per process."""
-    monkeypatch.setattr(pipeline.runs.chunks, "_RULES", {})
-    first, second = pickle.loads(pickle.dumps(rules)), pickle.loads(pickle.dumps(rules))
-    assert one_per_process(first) is first and one_per_process(second) is first
-    edited = replace(second, version="edited")
-    assert one_per_process(edited) is edited  # a new version replaces the old one
-    assert one_per_process(second) is second

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.facts.extract import extract_document, extract_text
 from pipeline.ingest.reports import read_document
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs import chunks
 from pipeline.storage.parquet import facts_table
 from pipeline.text import windows

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.processes import memory, workers
 from pipeline.processes.workers import ChunkWorkers, WorkerDied, WorkerError
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.runs.plan import RunPlan, plan_run
@@ -96,7 +96,7 @@ def test_workers_stop_with_the_pool_and_at_once_after_an_error(tmp_path: Path, r
 
 def test_a_worker_whose_parent_dies_exits(tmp_path: Path) -> None:
     """The worker reads end-of-file where its next chunk would come, and exits."""
-    script = ("import sys; from pipeline.rules.load import load_rules; from pipeline.processes.workers import ChunkWorkers; "
+    script = ("import sys; from pipeline.rules.compiler import load_rules; from pipeline.processes.workers import ChunkWorkers; "
               "pool = ChunkWorkers(1, load_rules(__import__('pathlib').Path('rules'))); "
               "print(pool.pids()[0], flush=True); sys.stdin.read(); import os; os._exit(0)")
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE,

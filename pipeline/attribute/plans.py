@@ -3,13 +3,24 @@ from __future__ import annotations
 
 import regex
 
-_PLAN = regex.compile(r"(?:方案|规划|计划|纲要|要点)[^0-9]{0,6}[（(]?\s*(?:1[89]|20)\d{2}\s*[-—–~～至到]\s*((?:1[89]|20)\d{2})\s*年?")
-_PLAN_BEFORE = regex.compile(r"[（(]\s*(?:1[89]|20)\d{2}\s*[-—–~～至到]\s*((?:1[89]|20)\d{2})\s*年?\s*[）)]")
+from pipeline.rules.patterns import alternation
+
+_YEAR = r"(?:1[89]|20)\d{2}"
 
 
-def plan_end_year(title: str | None) -> int | None:
-    """End year of a plan named in the title (…工作方案（2022-2025年）), else None."""
-    if not title or not regex.search(r"方案|规划|计划|纲要|要点", title):
-        return None
-    m = _PLAN.search(title) or _PLAN_BEFORE.search(title)
-    return int(m[1]) if m else None
+class PlanTitles:
+    """Titles naming a plan and its span (…工作方案（2022-2025年）); words from periods.yaml."""
+
+    def __init__(self, words: tuple[str, ...], range_joiners: tuple[str, ...]) -> None:
+        plan, joiner = alternation(words) or "(?!)", alternation(range_joiners) or "(?!)"
+        self._named = regex.compile(plan)
+        self._after = regex.compile(
+            rf"(?:{plan})[^0-9]{{0,6}}[（(]?\s*{_YEAR}\s*(?:{joiner})\s*({_YEAR})\s*年?")
+        self._bracketed = regex.compile(rf"[（(]\s*{_YEAR}\s*(?:{joiner})\s*({_YEAR})\s*年?\s*[）)]")
+
+    def end_year(self, title: str | None) -> int | None:
+        """End year of a plan named in the title, else None."""
+        if not title or not self._named.search(title):
+            return None
+        m = self._after.search(title) or self._bracketed.search(title)
+        return int(m[1]) if m else None

@@ -6,24 +6,28 @@ sets the region until the next such heading. Inside a sentence, the nearest
 place named before the figure wins (`全市`, `全省` resolve against the current
 scope; a short name like `余杭` resolves under it). A figure of one company,
 person or thing (`该企业`, `…有限公司`) has no region: those cue words are
-`kind: entity` entries in rules/cues.yaml.
+`kind: entity` entries in rules/cues.yaml. The words around a place that say
+it is not a figure's region (a list of places, the field of a comparison, an
+award's name) are in rules/regions.yaml; total and residual table rows in
+rules/tables.yaml.
 """
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from functools import lru_cache
 
 import regex
 
 from pipeline.attribute.gazetteer import WORD_CONTEXT, Gazetteer, Region, RegionMention
+from pipeline.rules.patterns import alternation
+from pipeline.rules.word_rules import WordLists
 
 _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
 # Places inside titles, quotes and brackets name things (《东阳市…》, “绍兴酒”,
 # 浙江(杭州)知识产权诉调中心), not where a figure belongs.
 _HIDDEN = regex.compile(r"《[^《》\n]{1,80}》|“[^“”\n]{1,30}”|[（(][^（）()\n]{1,20}[）)]")
-_NAME_BEFORE = ("届", "年度")  # 首届浙江省知识产权奖: the place names an award
-_LIST_MARKS = ("、", "和", "与", "及", "等")
+SCOPE_CHARS = 200  # how much of a document's opening may name its region
+_NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
 
 
 @dataclass(frozen=True)
@@ -49,163 +53,152 @@ class RegionIndex:
         return None
 
 
-def _near(gaz: Gazetteer, region: Region, scope: Region | None) -> bool:
-    """Is `region` in the same province as `scope`?"""
-    if scope is None or scope.level == 0:
-        return False
-    province = scope
-    while province.level > 1 and province.parent:
-        province = gaz.by_code(province.parent)
-    return gaz.within(region, province)
+class RegionReader:
+    """The gazetteer and the region words of one rule set, compiled for attribution."""
 
+    def __init__(self, gazetteer: Gazetteer, words: WordLists, rank_cues: tuple[str, ...],
+                 entity_words: tuple[str, ...], total_rows: tuple[str, ...], residual_rows: tuple[str, ...]) -> None:
+        self.gazetteer = gazetteer
+        self._name_before = tuple(words["name_before"])  # 首届浙江省知识产权奖: the place names an award
+        self._list_marks = tuple(words["list_mark"])
+        self._field_after = tuple(words["field_after"])
+        comparison = alternation((*rank_cues, *words["comparison"])) or "(?!)"
+        self._comparison = regex.compile(f"(?:{comparison})$")
+        self._entity_words = entity_words
+        self._total_rows, self._residual_rows = tuple(total_rows), tuple(residual_rows)
 
-SCOPE_CHARS = 200  # how much of a document's opening may name its region
+    def _near(self, region: Region, scope: Region | None) -> bool:
+        """Is `region` in the same province as `scope`?"""
+        if scope is None or scope.level == 0:
+            return False
+        province = scope
+        while province.level > 1 and province.parent:
+            province = self.gazetteer.by_code(province.parent)
+        return self.gazetteer.within(region, province)
 
-
-def document_scope(gaz: Gazetteer, title: str | None, text: str) -> Region | None:
-    """The document's region: the most specific place its title names, else its opening names."""
-    for source in (title or "", text[:SCOPE_CHARS]):
-        found = [m for m in gaz.find(source) if m.kind != "scope_word"]
-        if found:
-            return max(found[:2], key=lambda m: m.region.level).region if len(found) > 1 and \
-                found[1].start == found[0].end else found[0].region
-    return None
-
-
-def index(gaz: Gazetteer, text: str, scope: Region | None, needed: list[int] | None = None,
-          opening: Region | None = None) -> RegionIndex:
-    """Find section headings and every region mention, resolving each under its section's scope.
-
-    `needed` lists offsets of the figures: only their paragraphs are searched
-    for places, since a figure's region is read from its own paragraph.
-    `opening` is the region of the section `text` begins in, when it is one
-    window of a report whose earlier heading named it (None: the document's).
-    """
-    sections: list[tuple[int, Region | None]] = [(0, opening or scope)]
-    pos = 0
-    for line in text.split("\n"):
-        m = _HEADING.match(line)
-        if m and len(line) <= 40:
-            found = [x for x in gaz.find(m["head"], scope) if x.kind != "scope_word"]
-            if found and found[0].start == 0:
-                sections.append((pos, found[-1].region))
-        pos += len(line) + 1
-    hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets
-    for t in _HIDDEN.finditer(text):
-        hidden[t.start():t.end()] = b"\x01" * (t.end() - t.start())
-    mentions: list[RegionMention] = []
-    for (start, region_scope), nxt in zip(sections, sections[1:] + [(len(text), None)]):
-        chain_start, last_end = -1, -1
-        for m in _find_in(gaz, text, start, nxt[0], region_scope, needed):
-            s, e = m.start, m.end
-            chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
-            if hidden[s] or text.endswith(_NAME_BEFORE, 0, s):
-                continue
-            if text.startswith(_LIST_MARKS, e) or text.endswith("、", 0, chain_start):
-                continue  # several places listed together: the figure is not one of theirs
-            if m.kind == "short" and m.region.level == 3 and not _near(gaz, m.region, region_scope):
-                continue  # 比如, 富裕: a county's short name counts only in its own province
-            mentions.append(m)
-    return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
-
-
-def _find_in(gaz: Gazetteer, text: str, start: int, end: int, scope: Region | None,
-             needed: list[int] | None) -> list[RegionMention]:
-    """Mentions in text[start:end] (offsets into `text`), only in paragraphs holding a needed offset."""
-    if needed is None:
-        spans = [(start, end)]
-    else:
-        # Up to the paragraph's last needed offset, plus what a mention starting
-        # before it can read (its longest name and the word check's context):
-        # a figure's region is named before it.
-        reach = gaz.longest + WORD_CONTEXT
-        spans = []
-        for pos in needed[bisect.bisect_left(needed, start):bisect.bisect_left(needed, end)]:  # (sorted)
-            a = max(start, text.rfind("\n", 0, pos) + 1)
-            b = text.find("\n", pos)
-            b = min(end if b < 0 or b > end else b, pos + reach)
-            if spans and spans[-1][0] == a:
-                spans[-1] = (a, max(spans[-1][1], b))
-            elif not spans or spans[-1][1] < a:
-                spans.append((a, b))
-    return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
-
-
-_FIELD_AFTER = ("首", "第", "唯一", "领先", "率先", "推广", "前列", "同类", "范围", "各地", "一流", "占比", "总量")
-
-
-@lru_cache(maxsize=8)
-def _cue_pattern(cues: tuple[str, ...]) -> regex.Pattern[str]:
-    return regex.compile("(?:" + "|".join(regex.escape(c) for c in sorted(cues, key=len, reverse=True)) + ")$")
-
-
-_NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
-
-
-def _comparison_scope(text: str, m: RegionMention, cues: tuple[str, ...], fig_start: int) -> bool:
-    """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
-    if _cue_pattern(cues).search(text, max(0, m.start - 4), m.start):
-        return True
-    if m.kind != "scope_word" and m.region.level != 0:
-        return False
-    if m.region.level == 0 and (fig_start - m.end > _NATION_REACH or
-                                any(ch in "，,；;。" for ch in text[m.end:fig_start])):
-        return True  # 全国知识产权行政保护绩效考核连续4年…: the nation names the evaluation
-    return text.startswith(_FIELD_AFTER, m.end)
-
-
-def entity_end(text: str, sentence: tuple[int, int], entity_words: tuple[str, ...]) -> int:
-    """Where the first entity cue word of a sentence ends (该企业, 有限公司): figures
-    from there on are one company's or thing's and have no region. Past the
-    sentence's end if it has none; found once per sentence, not per figure."""
-    s0, s1 = sentence
-    return min((at + len(w) for w in entity_words if (at := text.find(w, s0, s1)) >= 0), default=s1 + 1)
-
-
-def region_for(idx: RegionIndex, gaz: Gazetteer, text: str, fig_start: int, sentence: tuple[int, int],
-               entity_words: tuple[str, ...], comparison_cues: tuple[str, ...],
-               entity_from: int | None = None) -> Region | None:
-    """The region of a figure at `fig_start` in `sentence`.
-
-    The nearest place named before the figure in its sentence, else earlier in
-    its paragraph, else the section's scope; a scope word (全市) is read
-    against the nearest place named before it in the sentence. `entity_from`
-    is `entity_end` of the sentence, when the caller has it already.
-    """
-    if entity_from is None:
-        entity_from = entity_end(text, sentence, entity_words)
-    if entity_from <= fig_start:
+    def document_scope(self, title: str | None, text: str) -> Region | None:
+        """The document's region: the most specific place its title names, else its opening names."""
+        for source in (title or "", text[:SCOPE_CHARS]):
+            found = [m for m in self.gazetteer.find(source) if m.kind != "scope_word"]
+            if found:
+                return max(found[:2], key=lambda m: m.region.level).region if len(found) > 1 and \
+                    found[1].start == found[0].end else found[0].region
         return None
-    para_start = text.rfind("\n", 0, sentence[0]) + 1
-    # the sentence, then what the paragraph is about so far (近年来，景宁县以…。2023年，…3809吨)
-    for lo, hi in ((sentence[0], fig_start), (para_start, sentence[0])):
-        end = hi
-        while (m := idx.last_before(lo, end)) is not None:
-            if _comparison_scope(text, m, comparison_cues, fig_start) or (lo != sentence[0] and m.kind == "scope_word"):
-                end = m.start
-                continue
-            if m.kind == "scope_word":
-                local = idx.last_before(sentence[0], m.start)
-                if local is not None and local.kind != "scope_word" and local.region.level >= 2:
-                    return gaz.scope_word(m.surface, local.region) or m.region
-            return m.region
-    return idx.scope_at(fig_start)
 
+    def index(self, text: str, scope: Region | None, needed: list[int] | None = None,
+              opening: Region | None = None) -> RegionIndex:
+        """Find section headings and every region mention, resolving each under its section's scope.
 
-_TOTAL_ROWS = ("合计", "总计", "全省", "全市", "全区", "全县", "全国", "总体", "小计")
-_RESIDUAL_ROWS = ("其他", "其它", "其余")
+        `needed` lists offsets of the figures: only their paragraphs are searched
+        for places, since a figure's region is read from its own paragraph.
+        `opening` is the region of the section `text` begins in, when it is one
+        window of a report whose earlier heading named it (None: the document's).
+        """
+        gaz = self.gazetteer
+        sections: list[tuple[int, Region | None]] = [(0, opening or scope)]
+        pos = 0
+        for line in text.split("\n"):
+            m = _HEADING.match(line)
+            if m and len(line) <= 40:
+                found = [x for x in gaz.find(m["head"], scope) if x.kind != "scope_word"]
+                if found and found[0].start == 0:
+                    sections.append((pos, found[-1].region))
+            pos += len(line) + 1
+        hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets
+        for t in _HIDDEN.finditer(text):
+            hidden[t.start():t.end()] = b"\x01" * (t.end() - t.start())
+        mentions: list[RegionMention] = []
+        for (start, region_scope), nxt in zip(sections, [*sections[1:], (len(text), None)]):
+            chain_start, last_end = -1, -1
+            for m in self._find_in(text, start, nxt[0], region_scope, needed):
+                s, e = m.start, m.end
+                chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
+                if hidden[s] or (self._name_before and text.endswith(self._name_before, 0, s)):
+                    continue
+                if (self._list_marks and text.startswith(self._list_marks, e)) or text.endswith("、", 0, chain_start):
+                    continue  # several places listed together: the figure is not one of theirs
+                if m.kind == "short" and m.region.level == 3 and not self._near(m.region, region_scope):
+                    continue  # 比如, 富裕: a county's short name counts only in its own province
+                mentions.append(m)
+        return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
 
+    def _find_in(self, text: str, start: int, end: int, scope: Region | None,
+                 needed: list[int] | None) -> list[RegionMention]:
+        """Mentions in text[start:end] (offsets into `text`), only in paragraphs holding a needed offset."""
+        gaz = self.gazetteer
+        if needed is None:
+            spans = [(start, end)]
+        else:
+            # Up to the paragraph's last needed offset, plus what a mention starting
+            # before it can read (its longest name and the word check's context):
+            # a figure's region is named before it.
+            reach = gaz.longest + WORD_CONTEXT
+            spans = []
+            for pos in needed[bisect.bisect_left(needed, start):bisect.bisect_left(needed, end)]:  # (sorted)
+                a = max(start, text.rfind("\n", 0, pos) + 1)
+                b = text.find("\n", pos)
+                b = min(end if b < 0 or b > end else b, pos + reach)
+                if spans and spans[-1][0] == a:
+                    spans[-1] = (a, max(spans[-1][1], b))
+                elif not spans or spans[-1][1] < a:
+                    spans.append((a, b))
+        return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
 
-def table_row_region(gaz: Gazetteer, label: str, scope: Region | None) -> tuple[Region | None, bool]:
-    """A table row's region, and whether the row header is a place: the place it
-    names (杭州市), the scope for a total row (全省, 合计), none for a residual
-    row (其他); otherwise the scope (and the header is a metric, not a place)."""
-    label = label.strip()
-    if label.startswith(_RESIDUAL_ROWS):
-        return None, True
-    if label.startswith(_TOTAL_ROWS):
-        return gaz.scope_word(label[:2], scope) or scope, True
-    found = [m for m in gaz.find(label, scope) if m.kind != "scope_word"]
-    if found and found[0].start == 0 and found[-1].end >= len(label.split("（")[0].split("(")[0]) - 1:
-        return found[-1].region, True
-    return scope, False
+    def _comparison_scope(self, text: str, m: RegionMention, fig_start: int) -> bool:
+        """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
+        if self._comparison.search(text, max(0, m.start - 4), m.start):
+            return True
+        if m.kind != "scope_word" and m.region.level != 0:
+            return False
+        if m.region.level == 0 and (fig_start - m.end > _NATION_REACH or
+                                    any(ch in "，,；;。" for ch in text[m.end:fig_start])):
+            return True  # 全国知识产权行政保护绩效考核连续4年…: the nation names the evaluation
+        return bool(self._field_after) and text.startswith(self._field_after, m.end)
+
+    def entity_end(self, text: str, sentence: tuple[int, int]) -> int:
+        """Where the first entity cue word of a sentence ends (该企业, 有限公司): figures
+        from there on are one company's or thing's and have no region. Past the
+        sentence's end if it has none; found once per sentence, not per figure."""
+        s0, s1 = sentence
+        return min((at + len(w) for w in self._entity_words if (at := text.find(w, s0, s1)) >= 0), default=s1 + 1)
+
+    def region_for(self, idx: RegionIndex, text: str, fig_start: int, sentence: tuple[int, int],
+                   entity_from: int) -> Region | None:
+        """The region of a figure at `fig_start` in `sentence`.
+
+        The nearest place named before the figure in its sentence, else earlier in
+        its paragraph, else the section's scope; a scope word (全市) is read
+        against the nearest place named before it in the sentence. `entity_from`
+        is `entity_end` of the sentence.
+        """
+        if entity_from <= fig_start:
+            return None
+        para_start = text.rfind("\n", 0, sentence[0]) + 1
+        # the sentence, then what the paragraph is about so far (近年来，景宁县以…。2023年，…3809吨)
+        for lo, hi in ((sentence[0], fig_start), (para_start, sentence[0])):
+            end = hi
+            while (m := idx.last_before(lo, end)) is not None:
+                if self._comparison_scope(text, m, fig_start) or (lo != sentence[0] and m.kind == "scope_word"):
+                    end = m.start
+                    continue
+                if m.kind == "scope_word":
+                    local = idx.last_before(sentence[0], m.start)
+                    if local is not None and local.kind != "scope_word" and local.region.level >= 2:
+                        return self.gazetteer.scope_word(m.surface, local.region) or m.region
+                return m.region
+        return idx.scope_at(fig_start)
+
+    def table_row_region(self, label: str, scope: Region | None) -> tuple[Region | None, bool]:
+        """A table row's region, and whether the row header is a place: the place it
+        names (杭州市), the scope for a total row (全省, 合计), none for a residual
+        row (其他); otherwise the scope (and the header is a metric, not a place)."""
+        gaz = self.gazetteer
+        label = label.strip()
+        if self._residual_rows and label.startswith(self._residual_rows):
+            return None, True
+        if self._total_rows and label.startswith(self._total_rows):
+            return gaz.scope_word(label[:2], scope) or scope, True
+        found = [m for m in gaz.find(label, scope) if m.kind != "scope_word"]
+        if found and found[0].start == 0 and found[-1].end >= len(label.split("（")[0].split("(")[0]) - 1:
+            return found[-1].region, True
+        return scope, False

@@ -4,6 +4,7 @@ The stages in order: normalise the text (with a map back to raw offsets),
 segment it, find the figures (prose and tables), attach type, metric,
 region and period, and build facts whose offsets point at the raw file.
 A long report runs through them window by window (pipeline.text.windows).
+Every stage reads only the compiled `Rules` it is given and the document.
 """
 from __future__ import annotations
 
@@ -13,21 +14,19 @@ from dataclasses import dataclass, replace
 from datetime import date
 from itertools import accumulate
 
-from pipeline.attribute.fact_type import Kind, classify, target_sentence
+from pipeline.attribute.fact_type import Kind
 from pipeline.attribute.gazetteer import Region
-from pipeline.attribute.metric import is_streak, metric_for, metric_id_for, pair_respectively, use_terms
+from pipeline.attribute.metric import pair_respectively
 from pipeline.attribute.period import dominant_year, opens_section, section_year_counts, section_years
-from pipeline.attribute.period import resolve as resolve_period
-from pipeline.attribute.plans import plan_end_year
-from pipeline.attribute.region import SCOPE_CHARS, RegionIndex, document_scope, entity_end, region_for, table_row_region
-from pipeline.attribute.region import index as region_index
-from pipeline.figures.finder import Figure, finder_for
-from pipeline.figures.tables import TableFigure, find_tables
-from pipeline.records import Document, Fact
-from pipeline.rules.load import Rules
+from pipeline.attribute.region import SCOPE_CHARS, RegionIndex
+from pipeline.figures.tables import TableFigure
+from pipeline.records import Dimension, Document, Fact, FactType, Figure
+from pipeline.rules.compiler import Rules
 from pipeline.text import windows
 from pipeline.text.normalise import TextView, fold_chars, normalise
 from pipeline.text.segment import ClauseStarts, sentences
+
+Span = tuple[int, int]
 
 
 def extract_text(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-",
@@ -49,8 +48,8 @@ def extract_windows(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-
     how many characters a window holds (default `windows.WINDOW_CHARS`).
     """
     starts = [0, *windows.cuts(text, window or windows.WINDOW_CHARS)]
-    spans = list(zip(starts, starts[1:] + [len(text)]))
-    context = _Context(rules, doc, doc_id, published, plan_end_year(title), title)
+    spans = list(zip(starts, [*starts[1:], len(text)]))
+    context = _Context(rules, doc, doc_id, published, rules.plans.end_year(title), title)
     years = _first_pass(text, spans, context) if len(spans) > 1 else [None]
     for (a, b), sections in zip(spans, years):
         yield _extract_window(text[a:b], a, context, sections)
@@ -70,8 +69,19 @@ class _Context:
     opening: Region | None = None  # the section region in effect where the next window starts
 
 
-def _first_pass(text: str, spans: list[tuple[int, int]],
-                context: _Context) -> list[list[tuple[int, str | None]] | None]:
+@dataclass(frozen=True)
+class Attributed:
+    """A prose figure with everything attached to it, before it becomes a fact."""
+
+    figure: Figure
+    kind: Kind
+    metric: str | None
+    region: Region | None
+    period: str | None
+    sentence: Span
+
+
+def _first_pass(text: str, spans: list[Span], context: _Context) -> list[list[tuple[int, str | None]] | None]:
     """What no one window sees: the document's region, read from the opening of
     the whole normalised text, and each window's sections with their years, a
     section cut by a window's end counted over all its windows. (Normalising
@@ -101,8 +111,7 @@ def _first_pass(text: str, spans: list[tuple[int, int]],
                 totals.append(counts)
         per_window.append(sections)
         owners.append(ids)
-    gaz = context.rules.gazetteer
-    context.scope = document_scope(gaz, context.title, head) if gaz else None
+    context.scope = context.rules.regions.document_scope(context.title, head)
     return [[(start, dominant_year(totals[i])) for (start, _), i in zip(sections, ids)]
             for sections, ids in zip(per_window, owners)]
 
@@ -110,95 +119,92 @@ def _first_pass(text: str, spans: list[tuple[int, int]],
 def _extract_window(text: str, base: int, context: _Context,
                     years: list[tuple[int, str | None]] | None) -> list[Fact]:
     """Facts of one window starting at raw offset `base` (`years`: None to count them here)."""
-    rules, plan_year, published = context.rules, context.plan_year, context.published
+    rules = context.rules
     folded = fold_chars(text)
     view = normalise(text, folded)
     norm = view.text
-    sents = sentences(norm)
-    gaz = rules.gazetteer
     if years is None:  # the whole text in one window
         years = section_years(norm)
-        context.scope = document_scope(gaz, context.title, norm) if gaz else None
-    finder = finder_for(rules)
-    use_terms(rules.terms)
-    tables = find_tables(folded, finder)
+        context.scope = rules.regions.document_scope(context.title, norm)
+    tables = rules.tables.find(folded)
     table_spans = sorted({t.span for t in tables})
-    figures = finder.find(norm)
-    if table_spans:  # table cells are read by find_tables, with their row and column
+    figures = rules.finder.find(norm)
+    if table_spans:  # table cells are read by the table reader, with their row and column
         reach = list(accumulate((e for _, e in table_spans), max))
         figures = [f for f in figures if not _in_spans(view.to_raw[f.start], table_spans, reach)]
-    regions: RegionIndex | None = region_index(gaz, norm, context.scope, [f.start for f in figures],
-                                               context.opening) if gaz else None
-    if regions:
-        context.opening = regions.sections[-1][1]
-    entity_words = rules.cue_words("entity")
-    comparison = tuple(rules.rank_cues) + ("在", "占", "较", "比")
+    regions = rules.regions.index(norm, context.scope, [f.start for f in figures], context.opening)
+    context.opening = regions.sections[-1][1]
     where = _Where(text, base, context.doc, context.doc_id, rules)
-    facts: list[Fact] = []
-    for t in tables:
-        at = regions.scope_at(_norm_pos(view, t.figure.start)) if regions else None
-        region, row_is_place = table_row_region(gaz, t.label, at) if gaz else (None, False)
-        if row_is_place:
-            t = replace(t, metric=t.column_metric)
-        facts.append(_table_fact(t, where, region))
-    previous: tuple[Figure, Kind, str | None, tuple[int, int]] | None = None
-    referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
-    attached: list[tuple[Figure, Kind, str | None, str | None, tuple[int, int]]] = []
-    clause_at = ClauseStarts(norm)
-    in_target, entity_from = False, 0  # what holds for the current sentence
-    for fig in figures:
-        sent = sents.span_at(fig.start)
-        clause_from = clause_at(fig.start, sent[0])
-        prev_in_sentence = previous if previous and previous[3] == sent else None
-        if prev_in_sentence is None:  # the sentence's first figure: read what holds for all of it once
-            referent = None
-            in_target = target_sentence(norm[sent[0]:sent[1]], rules)
-            entity_from = entity_end(norm, sent, entity_words)
-        kind = classify(norm, fig, clause_from, sent,
-                        (prev_in_sentence[0], prev_in_sentence[1]) if prev_in_sentence else None, rules, plan_year,
-                        in_target)
-        metric_from = max(clause_from, prev_in_sentence[0].end if prev_in_sentence else 0)
-        metric = metric_for(norm, fig.start, fig.end, fig.dimension, metric_from, referent, rules, unit=fig.unit)
-        period = resolve_period(norm, fig.start, sent, published, rules,
-                                default_year=plan_year if kind.type == "target" else None, sections=years)
-        region = region_for(regions, gaz, norm, fig.start, sent, entity_words, comparison, entity_from) \
-            if regions and gaz else None
-        attached.append((fig, kind, metric, region, period, sent))
-        previous = (fig, kind, metric, sent)
-        if not (fig.dimension == "duration" and is_streak(norm[metric_from:fig.start])):
-            referent = metric
-    metrics = pair_respectively([], _respectively_groups(norm, attached), [a[2] for a in attached])
-    for (fig, kind, _, region, period, sent), metric in zip(attached, metrics):
-        facts.append(_fact(view, where, fig, kind, metric, region, period, sent))
+    facts = [_table_fact(t, where, regions, view) for t in tables]
+    attached = _attribute(norm, figures, regions, context, years)
+    groups = _respectively_groups(norm, attached, rules.metrics.respectively)
+    metrics = pair_respectively(groups, [a.metric for a in attached])
+    facts.extend(_fact(view, where, replace(a, metric=metric)) for a, metric in zip(attached, metrics))
     return sorted(facts, key=lambda f: (f.start, f.end))
 
 
-def _in_spans(pos: int, spans: list[tuple[int, int]], reach: list[int]) -> bool:
+def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: _Context,
+               years: list[tuple[int, str | None]]) -> list[Attributed]:
+    """Type, metric, region and period of every prose figure, in text order."""
+    rules = context.rules
+    sents = sentences(norm)
+    clause_at = ClauseStarts(norm)
+    previous: Attributed | None = None
+    referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
+    in_target, entity_from = False, 0  # what holds for the current sentence
+    out: list[Attributed] = []
+    for fig in figures:
+        sent = sents.span_at(fig.start)
+        clause_from = clause_at(fig.start, sent[0])
+        before = previous if previous and previous.sentence == sent else None
+        if before is None:  # the sentence's first figure: read what holds for all of it once
+            referent = None
+            in_target = rules.types.target_sentence(norm[sent[0]:sent[1]])
+            entity_from = rules.regions.entity_end(norm, sent)
+        kind = rules.types.classify(norm, fig, clause_from, (before.figure, before.kind) if before else None,
+                                    context.plan_year, in_target)
+        metric_from = max(clause_from, before.figure.end if before else 0)
+        metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent, unit=fig.unit)
+        period = rules.periods.resolve(norm, fig.start, sent, context.published,
+                                       default_year=context.plan_year if kind.type == FactType.TARGET else None,
+                                       sections=years)
+        region = rules.regions.region_for(regions, norm, fig.start, sent, entity_from)
+        previous = Attributed(fig, kind, metric, region, period, sent)
+        out.append(previous)
+        if not (fig.dimension == Dimension.DURATION and rules.metrics.is_streak(norm[metric_from:fig.start])):
+            referent = metric
+    return out
+
+
+def _in_spans(pos: int, spans: list[Span], reach: list[int]) -> bool:
     """Is `pos` inside one of `spans` (sorted by start; `reach[i]`: the furthest end
     of spans[:i + 1])? A bisection, not a scan of every table for every figure."""
     i = bisect.bisect_right(spans, pos, key=lambda span: span[0]) - 1
     return i >= 0 and reach[i] > pos
 
 
-def _respectively_groups(norm: str, attached: list) -> list[tuple[list[int], list[int]]]:
+def _respectively_groups(norm: str, attached: list[Attributed],
+                         words: tuple[str, ...]) -> list[tuple[list[int], list[int]]]:
     """Figures listed after 分别 in a clause, and the same number of figures before them in the sentence."""
     groups: list[tuple[list[int], list[int]]] = []
+    if not words:
+        return groups
     clause_at = ClauseStarts(norm)
     i = 0
     while i < len(attached):
-        fig, _, _, _, _, sent = attached[i]
-        clause_from = clause_at(fig.start, sent[0])
-        if "分别" not in norm[clause_from:fig.start]:
+        first = attached[i]
+        clause_from = clause_at(first.figure.start, first.sentence[0])
+        if not any(w in norm[clause_from:first.figure.start] for w in words):
             i += 1
             continue
         listed = [i]
-        while i + 1 < len(attached) and attached[i + 1][5] == sent and \
-                clause_at(attached[i + 1][0].start, sent[0]) == clause_from:
+        while i + 1 < len(attached) and attached[i + 1].sentence == first.sentence and \
+                clause_at(attached[i + 1].figure.start, first.sentence[0]) == clause_from:
             i += 1
             listed.append(i)
         before, j = [], listed[0] - 1  # the sentence's earlier figures (a sentence's figures are adjacent)
-        while j >= 0 and attached[j][5] == sent:
-            if attached[j][0].dimension != "duration":
+        while j >= 0 and attached[j].sentence == first.sentence:
+            if attached[j].figure.dimension != Dimension.DURATION:
                 before.append(j)
             j -= 1
         groups.append((before[::-1][-len(listed):], listed))
@@ -217,31 +223,34 @@ class _Where:
     rules: Rules
 
 
-def _table_fact(t: TableFigure, where: _Where, region: Region | None) -> Fact:
-    fig, rules = t.figure, where.rules  # table offsets are raw offsets already (folding keeps lengths)
-    return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
-                text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,
-                qualifier=fig.qualifier, type=t.type, metric=t.metric, metric_id=metric_id_for(t.metric, rules),
-                region=region.full_name if region else None, region_code=region.code if region else None,
-                period=t.period, sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
-
-
 def _norm_pos(view: TextView, raw_pos: int) -> int:
     """About the normalised offset of a raw offset; raw offsets only go out of
     order where a caption was moved, which is close enough for finding a section."""
     return bisect.bisect_left(view.to_raw, raw_pos)
 
 
-def _fact(view: TextView, where: _Where, fig: Figure, kind: Kind, metric: str | None, region: Region | None,
-          period: str | None, sent: tuple[int, int]) -> Fact:
-    start, end = view.raw_span(fig.start, fig.end)
-    value = -abs(fig.value) if kind.sign < 0 else fig.value
+def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextView) -> Fact:
     rules = where.rules
+    at = regions.scope_at(_norm_pos(view, t.figure.start))
+    region, row_is_place = rules.regions.table_row_region(t.label, at)
+    metric = t.column_metric if row_is_place else t.metric
+    fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
+    return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
+                text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,
+                qualifier=fig.qualifier, type=t.type, metric=metric, metric_id=rules.metrics.metric_id(metric),
+                region=region.full_name if region else None, region_code=region.code if region else None,
+                period=t.period, sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
+
+
+def _fact(view: TextView, where: _Where, a: Attributed) -> Fact:
+    fig, rules = a.figure, where.rules
+    start, end = view.raw_span(fig.start, fig.end)
+    value = -abs(fig.value) if a.kind.sign < 0 else fig.value
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + start, end=where.base + end,
                 text=where.raw[start:end], value=value, unit=fig.unit, dimension=fig.dimension,
-                qualifier=fig.qualifier, type=kind.type, metric=metric, metric_id=metric_id_for(metric, rules),
-                region=region.full_name if region else None, region_code=region.code if region else None,
-                period=period, sentence=view.text[sent[0]:sent[1]].strip(), rule=fig.rule,
+                qualifier=fig.qualifier, type=a.kind.type, metric=a.metric, metric_id=rules.metrics.metric_id(a.metric),
+                region=a.region.full_name if a.region else None, region_code=a.region.code if a.region else None,
+                period=a.period, sentence=view.text[a.sentence[0]:a.sentence[1]].strip(), rule=fig.rule,
                 rules_version=rules.version)
 
 

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.processes import memory, spawn
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.runs.plan import ChunkJob, RunContext
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import yaml
 
 COMMON_KEYS = frozenset({"id", "examples", "negatives", "note"})
+E = TypeVar("E", bound=StrEnum)
 
 
 class RuleError(ValueError):
@@ -134,3 +136,46 @@ def choice(rule: RawRule, key: str, allowed: frozenset[str], default: str | None
     if value not in allowed:
         raise rule.error(f"'{key}' is {value!r}; expected one of {', '.join(sorted(allowed))}")
     return str(value)
+
+
+def member(rule: RawRule, key: str, enum: type[E], default: E | None = None) -> E:
+    """A key whose value must be a member of a closed set (dimension, qualifier, type)."""
+    value = rule.data.get(key, default)
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise rule.error(f"'{key}' is {value!r}; expected one of {allowed}") from None
+
+
+def number(rule: RawRule, key: str, default: float) -> float:
+    """A key holding a number (not a boolean)."""
+    value = rule.data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise rule.error(f"'{key}' must be a number")
+    return float(value)
+
+
+def flag(rule: RawRule, key: str, default: bool) -> bool:
+    """A key holding true or false."""
+    value = rule.data.get(key, default)
+    if not isinstance(value, bool):
+        raise rule.error(f"'{key}' must be true or false")
+    return value
+
+
+def text(rule: RawRule, key: str) -> str:
+    """A key holding one non-empty string."""
+    value = rule.data.get(key)
+    if not isinstance(value, str) or not value:
+        raise rule.error(f"'{key}' must be a non-empty string")
+    return value
+
+
+def example_items(rule: RawRule) -> list[tuple[str, dict[str, Any]]]:
+    """(list name, item) for every example and negative of a rule, items normalised to mappings."""
+    out = []
+    for key in ("examples", "negatives"):
+        for item in rule.data.get(key) or []:
+            out.append((key, {"text": item} if isinstance(item, str) else dict(item)))
+    return out

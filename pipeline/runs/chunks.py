@@ -21,7 +21,7 @@ from pipeline.facts import extract
 from pipeline.ingest import reports as ingest
 from pipeline.processes import memory
 from pipeline.records import Document, ReadError
-from pipeline.rules.load import Rules
+from pipeline.rules.compiler import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.diff import report_diff
 from pipeline.runs.keys import chunk_key, report_key
@@ -34,26 +34,6 @@ from pipeline.storage.texts import TextStore
 from pipeline.views.review.pagestore import PageStore, clean_page, page_key
 
 log = logging.getLogger(__name__)
-_RULES: dict[str, Rules] = {}  # one_per_process: the Rules object kept for each version
-
-
-def one_per_process(rules: Rules) -> Rules:
-    """This process's Rules object for the version of `rules`.
-
-    A task runner hands every task its own unpickled copy of the rules, and the
-    extraction modules cache compiled patterns per Rules object (lru_cache), so
-    a worker would keep several copies alive, ~5 MB more per task until those
-    caches are full. Rules of one version are the same rules (the version
-    hashes every rule file): the first copy serves every task. Only the latest
-    version is kept.
-    """
-    kept = _RULES.get(rules.version)
-    if kept is None:
-        _RULES.clear()
-        kept = _RULES[rules.version] = rules
-    return kept
-
-
 @dataclass(frozen=True)
 class ChunkOutcome:
     """What one chunk contributed: its segment, state entries, counts, failures and diff."""

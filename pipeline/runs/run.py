@@ -30,8 +30,8 @@ from pipeline.ingest import reports as ingest
 from pipeline.ingest.catalogue import load_catalogue
 from pipeline.processes import memory
 from pipeline.records import ReadError
-from pipeline.rules import load as rule_files
-from pipeline.rules.load import Rules
+from pipeline.rules import compiler as rule_files
+from pipeline.rules.compiler import Rules
 from pipeline.runs import staged_diffs as diffstore
 from pipeline.runs.chunks import ChunkOutcome, process_chunk
 from pipeline.runs.diff import DIFF_DICTIONARY_COLUMNS, DIFF_SCHEMA, DiffSummary, one_sided

@@ -26,8 +26,10 @@ _FOLD.update({0xFF41 + i: 0x61 + i for i in range(26)})
 _FOLD.update({ord(a): ord(b) for a, b in zip("％．＋－／～＜＞＝−\u3000\xa0", "%.+-/~<>=- ")})
 
 _TERMINAL = set("。！？!?：:…”’」』）)】]*|#>")  # a line ending in ； continues its sentence
+_LIST_NUMERALS = "一二三四五六七八九十"  # numbering of list items and headings (一、 （三） 第二章)
 _BLOCK_START = regex.compile(
-    r"^\s*(?:#|[-*+]\s|>|\||\d+[.、．]\s*\S|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|●|■|◆|第[一二三四五六七八九十\d]+[章节条])"
+    rf"^\s*(?:#|[-*+]\s|>|\||\d+[.、．]\s*\S|[（(][{_LIST_NUMERALS}\d]+[）)]|[{_LIST_NUMERALS}]+、|●|■|◆"
+    rf"|第[{_LIST_NUMERALS}\d]+[章节条])"
 )
 _SECTION_HEAD = regex.compile(r"^[^\s：:，。,]{2,8}[：:]")  # 丽水：优化服务… opens a section
 _MIN_BODY = 20  # a line at least this long, ending mid-sentence, is a broken body line

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import regex
 
+from pipeline.rules.patterns import alternation
+
 _SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』]?|\n")
 CLAUSE_MARKS = "，；：,;:。！？!?\n"
 
@@ -81,8 +83,7 @@ class EndWords:
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = tuple(sorted(set(words), key=len, reverse=True))
-        alternation = "|".join(regex.escape(w) for w in self.words)
-        self._pattern = regex.compile(rf"(?:(?:{alternation})\s*)+$") if self.words else None
+        self._pattern = regex.compile(rf"(?:(?:{alternation(words)})\s*)+$") if self.words else None
 
     _WINDOW = 64  # the end of a long text is searched first...
     _MARGIN = 32  # ...and all of it only if the words run to within this of the window's start

@@ -1,0 +1,46 @@
+"""The attribution stage's metric: the phrase naming what a figure measures, and its lexicon id."""
+from __future__ import annotations
+
+from pipeline.records import Dimension
+from pipeline.rules.compiler import Rules
+from pipeline.text.segment import clause_start
+
+
+def metric(text: str, rules: Rules, mention: str, previous: str | None = None) -> str | None:
+    start = text.index(mention)
+    fig = next(f for f in rules.finder.find(text) if f.start == start)
+    return rules.metrics.read(text, fig.start, fig.end, fig.dimension, clause_start(text, fig.start), previous,
+                              unit=fig.unit)
+
+
+def test_the_phrase_before_a_figure_trimmed_of_time_scope_and_filler(rules: Rules) -> None:
+    assert metric("截至2023年底，全市有效发明专利拥有量达1.2万件", rules, "1.2万件") == "有效发明专利拥有量"
+    assert metric("据统计，目前全省累计完成专利质押融资284亿元", rules, "284亿元") == "专利质押融资"
+
+
+def test_a_comparison_ends_the_phrase(rules: Rules) -> None:
+    assert metric("商标注册量较上年减少300件", rules, "300件") == "商标注册量"
+    assert metric("商标注册量增长率为12%", rules, "12%") == "商标注册量增长率"  # 增长 followed by 率 stays
+
+
+def test_a_change_with_nothing_before_it_refers_to_the_previous_metric(rules: Rules) -> None:
+    assert metric("同比增长31.7%", rules, "31.7%", previous="新增注册商标") == "新增注册商标"
+    assert metric("增幅为12%", rules, "12%", previous="专利授权量") == "专利授权量增幅"
+
+
+def test_a_count_followed_by_its_noun(rules: Rules) -> None:
+    assert metric("开展25个高价值专利培育项目", rules, "25个") == "高价值专利培育项目"
+
+
+def test_a_streak_measures_what_follows(rules: Rules) -> None:
+    text = "连续4年获国务院督查激励"
+    fig = rules.finder.find(text)[0]
+    assert fig.dimension == Dimension.DURATION
+    assert rules.metrics.is_streak(text[:fig.start])
+    assert metric(text, rules, "4年") == "获国务院督查激励"
+
+
+def test_lexicon_ids_take_the_longest_written_form(rules: Rules) -> None:
+    assert rules.metrics.metric_id("全市每万人有效发明专利") == "metric.patent.invention.valid_per_10k"
+    assert rules.metrics.metric_id("有效发明专利数量") == "metric.patent.invention.valid"
+    assert rules.metrics.metric_id("某种奇怪指标") is None and rules.metrics.metric_id(None) is None

@@ -1,0 +1,49 @@
+"""The attribution stage's region: a document's scope, the places before a figure, table rows."""
+from __future__ import annotations
+
+from pipeline.attribute.region import RegionReader
+from pipeline.rules.compiler import Rules
+from pipeline.text.segment import sentences
+
+
+def region(text: str, rules: Rules, mention: str, title: str | None = None) -> str | None:
+    reader: RegionReader = rules.regions
+    scope = reader.document_scope(title, text)
+    at = text.index(mention)
+    idx = reader.index(text, scope, [at])
+    sent = sentences(text).span_at(at)
+    found = reader.region_for(idx, text, at, sent, reader.entity_end(text, sent))
+    return found.full_name if found else None
+
+
+def test_the_document_scope_comes_from_the_title_then_the_opening(rules: Rules) -> None:
+    assert rules.regions.document_scope("金华：创新引领", "正文") is not None
+    scope = rules.regions.document_scope(None, "杭州市余杭区知识产权工作")
+    assert scope is not None and scope.full_name == "杭州市余杭区"
+
+
+def test_the_nearest_place_before_a_figure_wins(rules: Rules) -> None:
+    assert region("浙江省知识产权工作。余杭区新增专利授权13949件", rules, "13949件") == "杭州市余杭区"
+    assert region("2023年，全市新增注册商标3.98万件", rules, "3.98万件", title="台州市知识产权年报") == "台州市"
+
+
+def test_the_field_of_a_comparison_is_not_the_figures_place(rules: Rules) -> None:
+    assert region("余杭区专利授权量居全省第3名", rules, "第3名") == "杭州市余杭区"
+
+
+def test_one_companys_figures_have_no_region(rules: Rules) -> None:
+    assert region("杭州市某某有限公司获得专利授权12件", rules, "12件") is None
+
+
+def test_places_in_quotes_and_lists_are_not_the_figures(rules: Rules) -> None:
+    assert region("发布《东阳市知识产权规划》，新增12件", rules, "12件", title="金华市年报") == "金华市"
+    assert region("杭州、宁波等地共建成平台12个", rules, "12个", title="浙江省知识产权工作综述") == "浙江省"
+
+
+def test_table_rows_name_places_totals_and_residuals(rules: Rules) -> None:
+    scope = rules.regions.gazetteer.resolve("浙江省")
+    row = rules.regions.table_row_region
+    assert row("杭州市", scope)[0].full_name == "杭州市" and row("杭州市", scope)[1]  # type: ignore[union-attr]
+    assert row("全省", scope) == (scope, True)
+    assert row("其他", scope) == (None, True)
+    assert row("有效发明专利（件）", scope) == (scope, False)
