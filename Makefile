@@ -14,6 +14,8 @@ run: $(STAMP)
 	$(VENV)/bin/python flows.py
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
 
 $(VENV)/bin/python:

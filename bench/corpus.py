@@ -124,15 +124,14 @@ def build(out: Path, mb: float, seed: int = 0, raw: Path = RAW, one_report: bool
     if one_report:
         (out / "000").mkdir(parents=True)
         single = (out / "000" / "000000.txt").open("wb")
-    for data in _reports(sources, random.Random(seed), int(mb * 1e6)):
+    for count, data in enumerate(_reports(sources, random.Random(seed), int(mb * 1e6)), 1):
         if single is not None:
             single.write(data + b"\n")
         else:
-            path = out / f"{count // FILES_PER_FOLDER:03d}" / f"{count:06d}.txt"
+            path = out / f"{(count - 1) // FILES_PER_FOLDER:03d}" / f"{count - 1:06d}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         written += len(data) + (single is not None)
-        count += 1
     if single is not None:
         single.close()
         count = 1

@@ -55,7 +55,8 @@ def _simplifier() -> Callable[[str], str]:
         from opencc import OpenCC
     except ImportError:
         return lambda text: text
-    return OpenCC("t2s").convert
+    convert: Callable[[str], str] = OpenCC("t2s").convert
+    return convert
 
 
 _simplify = _simplifier()
@@ -121,7 +122,7 @@ def same_value(predicted: Row, gold: Row) -> bool:
 
 
 def overlap(a: Row, b: Row) -> int:
-    return max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
+    return max(0, min(int(a["end"]), int(b["end"])) - max(int(a["start"]), int(b["start"])))
 
 
 def match(predicted: Sequence[Row], gold: Sequence[Row]) -> list[tuple[int, int]]:
@@ -306,7 +307,8 @@ def load_facts(output: Path, docs: set[str]) -> list[dict[str, Any]]:
     dataset = ds.dataset(source, format="parquet", partitioning="hive")
     columns = [c for c in (*SPAN_COLUMNS, *ATTRIBUTES) if c in dataset.schema.names]
     table = dataset.to_table(columns=columns, filter=ds.field("doc").isin(sorted(docs)))
-    return table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
 
 
 __all__ = [

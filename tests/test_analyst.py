@@ -25,11 +25,11 @@ LEVELS = [
 
 
 def make_fact(doc: str, start: int, **changes: Any) -> Fact:
-    fields: dict[str, Any] = dict(
-        doc=doc, doc_id=f"id-{doc}", start=start, end=start + 6, text="12000件", value=12000.0, unit="件",
-        dimension="count", qualifier="exact", type="level", metric=METRIC, metric_id=None, region="金华市",
-        region_code=None, period="2022", sentence="…", rule="unit.count.classifier", rules_version="rv",
-    )
+    fields: dict[str, Any] = {
+        "doc": doc, "doc_id": f"id-{doc}", "start": start, "end": start + 6, "text": "12000件", "value": 12000.0, "unit": "件",
+        "dimension": "count", "qualifier": "exact", "type": "level", "metric": METRIC, "metric_id": None, "region": "金华市",
+        "region_code": None, "period": "2022", "sentence": "…", "rule": "unit.count.classifier", "rules_version": "rv",
+    }
     fields.update(changes)
     return Fact(**fields)
 

@@ -7,9 +7,9 @@ from pipeline.runs.diff import DIFF_SCHEMA, DiffSummary, compare, diff_table, pa
 
 
 def fact(start: int, end: int, text: str, value: float, unit: str = "件", **more: Any) -> dict[str, Any]:
-    row = dict(start=start, end=end, text=text, value=value, unit=unit, dimension="count",
-               qualifier="exact", type="level", metric="专利", region="金华市", period="2023",
-               rule="unit.count.classifier", metric_id=None, region_code=None, rules_version="r")
+    row = {"start": start, "end": end, "text": text, "value": value, "unit": unit, "dimension": "count",
+               "qualifier": "exact", "type": "level", "metric": "专利", "region": "金华市", "period": "2023",
+               "rule": "unit.count.classifier", "metric_id": None, "region_code": None, "rules_version": "r"}
     row.update(more)
     return row
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.facts.extract import extract_text
+from pipeline.facts.extract import extract_document, extract_text
 from pipeline.figures.finder import _in_paragraph, longest_first
 from pipeline.records import Document, Figure
 from pipeline.rules.compiler import Rules
@@ -225,3 +225,23 @@ def test_a_report_gives_the_same_facts_whatever_ran_before_it() -> None:
 
     forward, backward = run(first, second), run(second, first)
     assert forward == backward and len(forward[first]) > 20 and len(forward[second]) > 20
+
+
+def test_every_rule_a_fact_carries_is_in_a_rule_file(rules: Rules) -> None:
+    """The `rule` column only ever holds ids of rule files: over the sample reports and every example."""
+    from pathlib import Path
+
+    from pipeline.ingest.reports import discover, read_document
+    from pipeline.rules.files import example_items
+
+    raw = Path(__file__).resolve().parent.parent / "raw"
+    seen: set[str] = set()
+    for path in discover(raw):
+        doc = read_document(path, raw, {})
+        assert isinstance(doc, Document)
+        seen.update(f.rule for f in extract_document(doc, rules))
+    for rule in rules.examples:
+        for _, item in example_items(rule):
+            seen.update(f.rule for f in extract_text(item["text"], rules, title=item.get("title")))
+    assert seen <= rules.ids, seen - rules.ids
+    assert {"table.cell", "unit.percent.fraction", "unit.percent.half", "unit.percent.words"} <= seen

@@ -193,8 +193,9 @@ def test_clause_start_matches_walking_back(text: str, data: st.DataObject) -> No
 @given(report_like, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=20))
 def test_clause_starts_asked_in_any_order_match_walking_back(text: str, asks: list[tuple[int, int]]) -> None:
     starts = ClauseStarts(text)
-    for pos, floor in sorted(asks) + asks:  # in text order (the cheap path), then as drawn
-        pos, floor = min(pos, len(text)), min(floor, pos, len(text))
+    for asked_pos, asked_floor in sorted(asks) + asks:  # in text order (the cheap path), then as drawn
+        pos = min(asked_pos, len(text))
+        floor = min(asked_floor, pos)
         assert starts(pos, floor) == _walk_back(text, pos, floor)
 
 
@@ -224,7 +225,7 @@ paragraphs = st.lists(st.sampled_from(SAMPLE_LINES) | report_like | st.just(""),
 @given(paragraphs.map("\n".join), st.integers(min_value=1, max_value=800))
 def test_windows_change_no_fact(text: str, window: int) -> None:
     starts = [0, *cuts(text, window)]
-    parts = [normalise(text[a:b]).text for a, b in zip(starts, starts[1:] + [len(text)])]
+    parts = [normalise(text[a:b]).text for a, b in zip(starts, [*starts[1:], len(text)])]
     assert "\n".join(parts) == normalise(text).text  # cut between paragraphs only
     assert extract_text(text, RULES, window=window) == extract_text(text, RULES, window=len(text) + 1)
 

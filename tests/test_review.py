@@ -34,12 +34,12 @@ DOC_A, DOC_B, DOC_C = "a/000_report.txt", "b.pdf", "c.txt"
 
 def fact(doc: str, text: str, mention: str, value: float, unit: str, **changes: Any) -> Fact:
     start = changes.pop("start", text.index(mention))
-    fields: dict[str, Any] = dict(
-        doc=doc, doc_id=f"id{abs(hash(doc)) % 10**8:08d}", start=start, end=start + len(mention),
-        text=mention, value=value, unit=unit, dimension="count", qualifier="exact", type="level",
-        metric="新增注册商标", metric_id=None, region="金华市", region_code=None, period="2023",
-        sentence=mention, rule="unit.count.classifier", rules_version="rv-test",
-    )
+    fields: dict[str, Any] = {
+        "doc": doc, "doc_id": f"id{abs(hash(doc)) % 10**8:08d}", "start": start, "end": start + len(mention),
+        "text": mention, "value": value, "unit": unit, "dimension": "count", "qualifier": "exact", "type": "level",
+        "metric": "新增注册商标", "metric_id": None, "region": "金华市", "region_code": None, "period": "2023",
+        "sentence": mention, "rule": "unit.count.classifier", "rules_version": "rv-test",
+    }
     fields.update(changes)
     return Fact(**fields)
 
@@ -256,7 +256,7 @@ def test_facts_read_a_file_group_at_a_time_give_the_same_review(
     assert parts == whole
     assert sorted(name for name in whole if name.startswith("data/facts-")) == [
         "data/facts-00000.js", "data/facts-00001.js", "data/facts-00002.js"]
-    meta, columns = data_facts(split / REVIEW_DIR)
+    _, columns = data_facts(split / REVIEW_DIR)
     assert len(columns["text"]) == 7 and columns["k"] == [0, 1, 2, 3, 0, 1, 0]
 
 

@@ -50,7 +50,8 @@ def _param(rule: Any, kind: str, item: dict[str, Any]) -> Any:
     """A case; one marked `known_failure` runs as a strict expected failure, so a fix shows."""
     marks = [pytest.mark.xfail(strict=True, reason=f"{rule.id}: {item['known_failure']}")] \
         if item.get("known_failure") else []
-    return pytest.param(rule, kind, item, marks=marks, id=f"{Path(rule.file).name}:{rule.id}:{kind}:{item['text'][:12]}")
+    name = f"{Path(rule.file).name}:{rule.id}:{kind}:{item['text'][:12]}"
+    return pytest.param(rule, kind, item, marks=marks, id=name)
 
 
 @pytest.mark.parametrize("rule,kind,item", [_param(*case) for case in CASES])

@@ -74,7 +74,8 @@ PATTERN_KINDS = [
     ("forms.yaml", "  - id: form.probe\n    patterns: ['{bad}(?P<num>{{N}})']\n    unit: x\n    dimension: other\n",
      "form.probe"),
     ("metrics.yaml", "  - id: metric.probe\n    kind: head_word\n    pattern: '{bad}'\n", "metric.probe"),
-    ("metrics.yaml", "  - id: metric.marker_probe\n    kind: head_marker\n    pattern: '{bad}'\n", "metric.marker_probe"),
+    ("metrics.yaml", "  - id: metric.marker_probe\n    kind: head_marker\n    pattern: '{bad}'\n",
+     "metric.marker_probe"),
 ]
 
 

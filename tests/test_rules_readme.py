@@ -27,8 +27,8 @@ BLOCKS = BLOCK.findall((ROOT / "rules" / "README.md").read_text(encoding="utf-8"
 
 def test_readme_shows_each_kind_of_edit() -> None:
     files = {name for name, _ in BLOCKS}
-    assert files == {"units.yaml", "scales.yaml", "qualifiers.yaml", "metrics.yaml", "regions.yaml",
-                     "cues.yaml", "exclusions.yaml"}
+    assert files == {"units.yaml", "scales.yaml", "forms.yaml", "qualifiers.yaml", "metrics.yaml", "regions.yaml",
+                     "cues.yaml", "exclusions.yaml", "tables.yaml"}
 
 
 def _holds(fact: Any, expect: dict[str, Any]) -> bool:

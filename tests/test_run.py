@@ -117,8 +117,8 @@ def test_run_writes_output_and_counts(stubs: Stubs, raw: Path, tmp_path: Path) -
     (runs,) = table(out, "runs")
     assert runs["run_id"] == summary.run_id and runs["rules_version"] == "rv-1"
     assert {k: runs[k] for k in ("seen", "extracted", "skipped", "failed", "facts", "added", "removed",
-                                 "changed")} == dict(seen=5, extracted=3, skipped=0, failed=2, facts=3,
-                                                     added=3, removed=0, changed=0)
+                                 "changed")} == {"seen": 5, "extracted": 3, "skipped": 0, "failed": 2, "facts": 3,
+                                                     "added": 3, "removed": 0, "changed": 0}
     assert runs["started"] <= runs["finished"]
 
     text = summary.report()

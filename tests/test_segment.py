@@ -18,7 +18,8 @@ def test_a_clause_starts_after_the_last_clause_mark() -> None:
     assert text[clause_start(text, pos):pos] == "同比增长"
     assert clause_start(text, pos, floor=pos - 2) == pos - 2
     starts = ClauseStarts(text)
-    assert [starts(text.index(n)) for n in ("1.2", "12%")] == [clause_start(text, text.index(n)) for n in ("1.2", "12%")]
+    asked = [text.index(n) for n in ("1.2", "12%")]
+    assert [starts(pos) for pos in asked] == [clause_start(text, pos) for pos in asked]
 
 
 def test_end_words_are_stripped_repeatedly_longest_first() -> None:

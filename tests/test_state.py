@@ -28,7 +28,7 @@ def test_chunk_boundaries_depend_on_names_only() -> None:
     assert 40 < len(before) < 200  # about 2000 / 20
     assert max(map(len, before)) <= 80
     # A new report disturbs its own chunk only; every other chunk is the same.
-    after = [[m.file for m in group] for group in chunk(files(sorted(names + ["00500a.txt"])), 20)]
+    after = [[m.file for m in group] for group in chunk(files(sorted([*names, "00500a.txt"])), 20)]
     changed = [g for g in after if g not in before]
     assert len(changed) == 1 and "00500a.txt" in changed[0]
     # So does a removed one.
@@ -42,7 +42,7 @@ def test_chunk_rejects_bad_size() -> None:
 
 
 def test_report_key_covers_everything_facts_depend_on() -> None:
-    base = dict(code="c", rules="r", file="a.txt", sha256="s", title="t", published=date(2024, 1, 1))
+    base = {"code": "c", "rules": "r", "file": "a.txt", "sha256": "s", "title": "t", "published": date(2024, 1, 1)}
     key = report_key(**base)  # type: ignore[arg-type]
     for name, other in [("code", "c2"), ("rules", "r2"), ("file", "b.txt"), ("sha256", "s2"),
                         ("title", None), ("published", None)]:

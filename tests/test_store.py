@@ -42,12 +42,12 @@ DOCUMENT_COLUMNS = [
 
 
 def make_fact(i: int, doc: str = "000_a.txt", rules_version: str = "rv1", **changes: object) -> Fact:
-    fields: dict[str, object] = dict(
-        doc=doc, doc_id=f"id-{doc}", start=i, end=i + 5, text="3.98万件", value=39800.0,
-        unit="件", dimension="count", qualifier="exact", type="level", metric="新增注册商标",
-        metric_id=None, region="金华市", region_code="330700", period="2023",
-        sentence="新增注册商标3.98万件。", rule="count.classifier", rules_version=rules_version,
-    )
+    fields: dict[str, object] = {
+        "doc": doc, "doc_id": f"id-{doc}", "start": i, "end": i + 5, "text": "3.98万件", "value": 39800.0,
+        "unit": "件", "dimension": "count", "qualifier": "exact", "type": "level", "metric": "新增注册商标",
+        "metric_id": None, "region": "金华市", "region_code": "330700", "period": "2023",
+        "sentence": "新增注册商标3.98万件。", "rule": "count.classifier", "rules_version": rules_version,
+    }
     fields.update(changes)
     return Fact(**fields)  # type: ignore[arg-type]
 

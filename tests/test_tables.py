@@ -23,7 +23,8 @@ def test_markdown_table_with_units_in_row_headers(rules: Rules) -> None:
 
 def test_per_capita_header_puts_its_denominator_in_the_metric(rules: Rules) -> None:
     out = cells("编号\t指标\n1\t专利（件/万人）\t3.2\n2\t商标（件/万人）\t4\n", rules)
-    assert [(t.figure.value, t.figure.unit, t.metric) for t in out] == [(3.2, "件", "每万人专利"), (4, "件", "每万人商标")]
+    assert [(t.figure.value, t.figure.unit, t.metric) for t in out] == [
+        (3.2, "件", "每万人专利"), (4, "件", "每万人商标")]
 
 
 def test_rank_columns_and_place_rows(rules: Rules) -> None:

@@ -253,7 +253,7 @@ class Gazetteer:
                     self._memo[key] = self._meaning(*key)
                 if (meaning := self._memo[key]) is None:
                     continue
-                if meaning != "stop":
+                if not isinstance(meaning, str):
                     region, kind = meaning
                     if region.level == 3 and (kind == "short" or n == 2) and \
                             not _word_at(self._words, text, start, n):
@@ -271,7 +271,8 @@ class Gazetteer:
             return "stop"
         if surface.targets and (region := self.scope_word(word, local or scope)) is not None:
             return region, "scope_word"  # 全国 is a scope word before it is the named region
-        for anchor in scopes or [None]:
+        anchors: list[Region | None] = [*scopes] or [None]
+        for anchor in anchors:
             if (picked := self._pick(word, anchor)) is not None:
                 if local is not None and anchor is local and not self.within(picked[0], local) \
                         and picked[0].level == 3:

@@ -57,7 +57,8 @@ class MetricReader:
         self._tail_cut = regex.compile(f"(?:{'|'.join(cuts) or '(?!)'})")
         self._suffixes = frozenset(w["suffix"])
         self._of_after = regex.compile(rf"^(?:{alternation(w['of']) or '(?!)'})([\p{{Han}}]{{2,12}})")
-        self._predicate = regex.compile(rf"^(?:{alternation(w['predicate_lead']) or '(?!)'})?([^，。；,;：:…\n]{{2,30}})")
+        lead = alternation(w["predicate_lead"]) or "(?!)"
+        self._predicate = regex.compile(rf"^(?:{lead})?([^，。；,;：:…\n]{{2,30}})")
         self._after_qualifiers = regex.compile(rf"^\s*(?:{alternation(shared.after_qualifiers) or '(?!)'})")
         self._list_end = tuple(w["list_end"])
         self._tail = EndWords(tuple(shared.tail_words) + w["tail_word"])

@@ -150,7 +150,7 @@ def section_year_counts(text: str) -> list[tuple[int, dict[str, int]]]:
     """
     starts = [0] + [m.end() for m in _SECTION_BREAK.finditer(text)]
     out: list[tuple[int, dict[str, int]]] = []
-    for a, b in zip(starts, starts[1:] + [len(text)]):
+    for a, b in zip(starts, [*starts[1:], len(text)]):
         counts: dict[str, int] = {}
         for m in YEAR.finditer(text, a, b):
             counts[m[1]] = counts.get(m[1], 0) + 1

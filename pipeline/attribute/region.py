@@ -105,21 +105,22 @@ class RegionReader:
                     sections.append((pos, found[-1].region))
             pos += len(line) + 1
         hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets
-        for t in _HIDDEN.finditer(text):
-            hidden[t.start():t.end()] = b"\x01" * (t.end() - t.start())
+        for quoted in _HIDDEN.finditer(text):
+            hidden[quoted.start():quoted.end()] = b"\x01" * (quoted.end() - quoted.start())
         mentions: list[RegionMention] = []
         for (start, region_scope), nxt in zip(sections, [*sections[1:], (len(text), None)]):
             chain_start, last_end = -1, -1
-            for m in self._find_in(text, start, nxt[0], region_scope, needed):
-                s, e = m.start, m.end
+            for mention in self._find_in(text, start, nxt[0], region_scope, needed):
+                s, e = mention.start, mention.end
                 chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
                 if hidden[s] or (self._name_before and text.endswith(self._name_before, 0, s)):
                     continue
                 if (self._list_marks and text.startswith(self._list_marks, e)) or text.endswith("、", 0, chain_start):
                     continue  # several places listed together: the figure is not one of theirs
-                if m.kind == "short" and m.region.level == 3 and not self._near(m.region, region_scope):
+                if mention.kind == "short" and mention.region.level == 3 and \
+                        not self._near(mention.region, region_scope):
                     continue  # 比如, 富裕: a county's short name counts only in its own province
-                mentions.append(m)
+                mentions.append(mention)
         return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
 
     def _find_in(self, text: str, start: int, end: int, scope: Region | None,

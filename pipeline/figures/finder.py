@@ -15,9 +15,17 @@ import regex
 
 from pipeline.figures.numbers import BIG_UNITS, CHINESE_NUMERAL_CHARS, DIGITS, SMALL_UNITS, read_number
 from pipeline.records import Dimension, Figure, Qualifier
-from pipeline.rules.figure_rules import Exclusion, FormRule, Position, QualifierRule, RankContext, Ranks, ScaleRule, \
-    UnitRule
-from pipeline.rules.patterns import UserPattern, alternation, compile_pattern
+from pipeline.rules.figure_rules import (
+    Exclusion,
+    FormRule,
+    Position,
+    QualifierRule,
+    RankContext,
+    Ranks,
+    ScaleRule,
+    UnitRule,
+)
+from pipeline.rules.patterns import UserPattern, alternation
 
 # The numeral grammar (pipeline.figures.numbers reads what these match): Arabic
 # digits with thousands separators, Arabic groups joined by 万/亿 (9万7,411),
@@ -195,7 +203,8 @@ class FigureFinder:
             prev = out[i - 1] if i else None
             between = text[prev.end:fig.start] if prev else ""
             gap = "" if "\n" in between else between.strip()  # (a range never spans paragraphs)
-            if prev and gap and gap in self.range_joiners and prev.unit == fig.unit and prev.dimension != Dimension.RANK:
+            joined = bool(gap) and gap in self.range_joiners
+            if prev and joined and prev.unit == fig.unit and prev.dimension != Dimension.RANK:
                 out[i - 1] = replace(prev, qualifier=Qualifier.LOWER_BOUND)
                 out[i] = replace(fig, qualifier=Qualifier.UPPER_BOUND)
                 continue

@@ -17,6 +17,7 @@ process never extracts (flows.py says why).
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import socket
@@ -73,14 +74,10 @@ class _Worker:
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
-            try:
+            with contextlib.suppress(OSError):
                 self.conn.send(None)
-            except OSError:
-                pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(0 if kill else STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -135,14 +132,14 @@ class ChunkWorkers:
             worker.stop(kill)
 
     def __enter__(self) -> Self:
-        global _active
+        global _active  # noqa: PLW0603 - the flow's tasks find the pool of their run here
         _active = self
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        global _active
+        global _active  # noqa: PLW0603
         _active = None
         self.close(kill=exc_type is not None)
 

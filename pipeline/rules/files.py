@@ -14,8 +14,8 @@ people editing these files are analysts, not programmers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -142,7 +142,7 @@ def member(rule: RawRule, key: str, enum: type[E], default: E | None = None) -> 
     """A key whose value must be a member of a closed set (dimension, qualifier, type)."""
     value = rule.data.get(key, default)
     try:
-        return enum(value)
+        return enum(str(value))
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise rule.error(f"'{key}' is {value!r}; expected one of {allowed}") from None

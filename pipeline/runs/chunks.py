@@ -111,7 +111,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
             if item.sha256 != member.sha256:  # edited since it was hashed: key what was read
                 key = report_key(context.code_version, context.rules_version, member.file, item.sha256,
                                  *catalogue_entry(job.catalogue, member.file))
-                member = replace(member, sha256=item.sha256, key=key)
+                member = replace(member, sha256=item.sha256, key=key)  # noqa: PLW2901 - the member as read
             try:
                 table = _facts_of(item, rules)
             except Exception as exc:  # an extractor bug on one report must not sink the run

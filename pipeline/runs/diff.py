@@ -57,7 +57,7 @@ def _same(name: str, a: Any, b: Any) -> bool:
 
 
 def _overlap(a: Row, b: Row) -> int:
-    return max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
+    return max(0, min(int(a["end"]), int(b["end"])) - max(int(a["start"]), int(b["start"])))
 
 
 def pair(old: Sequence[Row], new: Sequence[Row]) -> list[tuple[int, int]]:
@@ -81,8 +81,8 @@ def pair(old: Sequence[Row], new: Sequence[Row]) -> list[tuple[int, int]]:
     )
     used_old: set[int] = set()
     used_new: set[int] = set()
-    for _, i, j in candidates:
-        i, j = -i, -j
+    for _, minus_i, minus_j in candidates:
+        i, j = -minus_i, -minus_j
         if i not in used_old and j not in used_new:
             used_old.add(i)
             used_new.add(j)

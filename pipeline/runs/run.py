@@ -209,7 +209,8 @@ class RunWriter:
         texts.collect()
         if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
             write_views_apart(context.output)
-        PageStore(context.output).collect()  # after the review linked the pages it shows; a skipped review's stay linked
+        # after the review linked the pages it shows; a skipped review's stay linked
+        PageStore(context.output).collect()
         return RunSummary(
             raw=context.raw, output=context.output, rules_version=context.rules_version,
             read=len(self._entries), failed=tuple(self._failed), crashed=tuple(self._crashed),

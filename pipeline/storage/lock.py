@@ -33,7 +33,7 @@ class OutputLock:
     def acquire(self) -> None:
         """Take the lock; raise OutputBusyError naming the holder if another run has it."""
         self.output.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # no truncation before we own it
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run; no truncation before we own it
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -54,7 +54,7 @@ class OutputLock:
         For a quick refusal before slow start-up work; `acquire` still decides.
         """
         try:
-            handle = open(self.path, encoding="utf-8")
+            handle = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed below, after the probe
         except FileNotFoundError:
             return
         with handle:

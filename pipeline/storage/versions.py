@@ -87,7 +87,7 @@ class StagedOutput:
         self.documents_dir = self.root / DOCUMENTS_DIR
         self.facts_dir.mkdir(parents=True)
         self.documents_dir.mkdir()
-        self._mark: IO[bytes] | None = open(self.root / WRITING_MARK, "wb")
+        self._mark: IO[bytes] | None = open(self.root / WRITING_MARK, "wb")  # noqa: SIM115 - held while staging
         fcntl.flock(self._mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._writers: list[TableWriter] = []
         self.committed = False

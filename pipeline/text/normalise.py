@@ -47,8 +47,8 @@ class OffsetMap:
     all the rest of normalising.
     """
 
-    starts: array  # normalised offset where each run begins, ascending
-    raw: array  # raw offset of each run's first character
+    starts: array[int]  # normalised offset where each run begins, ascending
+    raw: array[int]  # raw offset of each run's first character
     size: int  # len(text) + 1
 
     def __len__(self) -> int:
@@ -58,7 +58,7 @@ class OffsetMap:
         if not 0 <= pos < self.size:
             raise IndexError(f"offset {pos} outside 0..{self.size - 1}")
         k = bisect.bisect_right(self.starts, pos) - 1
-        return self.raw[k] + pos - self.starts[k]
+        return int(self.raw[k] + pos - self.starts[k])
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def _char_table() -> dict[int, int]:
     table = dict(_FOLD)
     spec = importlib.util.find_spec("opencc")
     if spec is not None and spec.submodule_search_locations:
-        path = Path(list(spec.submodule_search_locations)[0]) / "dictionary" / "TSCharacters.txt"
+        path = Path(next(iter(spec.submodule_search_locations))) / "dictionary" / "TSCharacters.txt"
         for line in path.read_text(encoding="utf-8").splitlines():
             source, _, targets = line.partition("\t")
             target = targets.split(" ")[0] if targets else ""
@@ -169,7 +169,7 @@ def paragraphs(text: str) -> list[list[tuple[int, int]]]:
         captions: list[tuple[int, int]] = []
         while is_open(text[slice(*para[-1])]):
             j = i + 1
-            skipped = []
+            skipped: list[tuple[int, int]] = []
             while j < len(lines) and len(skipped) < _MAX_CAPTIONS and _is_caption(text[slice(*lines[j])]) \
                     and j + 1 < len(lines) and not is_block(text[slice(*lines[j + 1])]):
                 skipped.append(lines[j])

@@ -12,6 +12,7 @@ says), so `增长\\n31.7%` reads `增长 31.7%` and `全市\\n新增` reads `全
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 
 import lxml.html
@@ -20,12 +21,14 @@ from lxml import etree
 from pipeline.ingest.formats.errors import CorruptError
 
 SNIFF_BYTES = 4096
-SKIP = frozenset(
-    ["script", "style", "noscript", "template", "nav", "iframe", "frame", "frameset", "svg", "math", "canvas", "object", "embed", "button", "select", "option", "input", "textarea", "head"]
-)
-BLOCKS = frozenset(
-    ["p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "address", "figure", "figcaption", "ul", "ol", "li", "dl", "dt", "dd", "pre", "center", "form", "fieldset", "hr", "body", "html"]
-)
+SKIP = frozenset({
+    "script", "style", "noscript", "template", "nav", "iframe", "frame", "frameset", "svg", "math", "canvas",
+    "object", "embed", "button", "select", "option", "input", "textarea", "head",
+})
+BLOCKS = frozenset({
+    "p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "address", "figure",
+    "figcaption", "ul", "ol", "li", "dl", "dt", "dd", "pre", "center", "form", "fieldset", "hr", "body", "html",
+})
 HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BREAK = "\x0b"  # stands for <br> while whitespace collapses
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
@@ -68,10 +71,8 @@ def decode_html(data: bytes) -> str:
     if declared:
         name = declared.group(1).decode("ascii").lower()
         name = "gb18030" if name in _GB else name
-        try:
+        with contextlib.suppress(LookupError):  # an unknown charset label: guess like a browser would
             candidates.insert(0, codecs.lookup(name).name)
-        except LookupError:
-            pass  # an unknown charset label: guess like a browser would
     for encoding in dict.fromkeys(candidates):
         try:
             return data.decode(encoding)

@@ -217,7 +217,7 @@ def line_chart(metric: str, unit: str, series: dict[str, list[tuple[int, float]]
 
 
 def _range(values: list[float]) -> tuple[float, float]:
-    low, high = min(values + [0.0]), max(values + [0.0])
+    low, high = min(*values, 0.0), max(*values, 0.0)
     if high == low:
         high = low + 1
     return low, high

@@ -323,4 +323,5 @@ def _numbers(values: pa.ChunkedArray) -> list[float | int | None]:
     integral = finite & (np.floor(floats) == floats) & (np.abs(floats) < 2**53)
     out[integral] = floats[integral].astype(np.int64).astype(object)
     out[~finite] = None
-    return out.tolist()
+    numbers: list[float | int | None] = out.tolist()
+    return numbers

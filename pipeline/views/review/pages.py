@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape as _html_escape
+from itertools import pairwise
 from typing import Any
 
 from pipeline.views.review.data import Report, ReportText
@@ -107,7 +108,7 @@ def highlight(text: str, facts: Sequence[dict[str, Any]]) -> tuple[str, list[int
     cuts = sorted({0, len(text), *starts, *ends})
     active: list[int] = []
     out: list[str] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         active = [k for k in active if k not in ends.get(a, ())] + starts.get(a, [])
         piece = escape(text[a:b], quote=False)
         if not active:
