@@ -112,4 +112,4 @@ def test_compiled_rules_pickle_and_give_the_same_facts(rules_copy: Path) -> None
     before = extract_text(text, rules)
     copy = pickle.loads(pickle.dumps(rules))
     assert extract_text(text, copy) == before
-    assert len(pickle.dumps(copy)) < 2_000_000  # memos and the jieba dictionary do not travel
+    assert len(pickle.dumps(copy)) < 4_000_000  # memos and the jieba dictionary (~100 MB) do not travel

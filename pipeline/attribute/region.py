@@ -14,13 +14,13 @@ rules/tables.yaml.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import regex
 
-from pipeline.attribute.gazetteer import WORD_CONTEXT, Gazetteer, Region, RegionMention
-from pipeline.rules.patterns import alternation
-from pipeline.rules.word_rules import WordLists
+from pipeline.attribute.gazetteer import NATION_CODE, WORD_CONTEXT, Gazetteer, Region, RegionMention
+from pipeline.rules.patterns import UserPattern, alternation
+from pipeline.rules.region_rules import RegionRules, Signal
 
 _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
 # Places inside titles, quotes and brackets name things (《东阳市…》, “绍兴酒”,
@@ -28,6 +28,9 @@ _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：
 _HIDDEN = regex.compile(r"《[^《》\n]{1,80}》|“[^“”\n]{1,30}”|[（(][^（）()\n]{1,20}[）)]")
 SCOPE_CHARS = 200  # how much of a document's opening may name its region
 _NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
+# A figure right after a place, or in brackets right after it: 江苏(3.6015万件), 广东4411.9亿元.
+_BOUND_FIGURE = regex.compile(r"\s{0,2}(?:[（(][^（）()\n]{0,24}?[）)]|[-−+]?\d[\d.,]*\s*[^\s，,。；;、]{0,4})")
+_OPEN_FIGURE = regex.compile(r"\s{0,2}(?:[（(]\s*)?[-−+]?\d")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class RegionIndex:
     mentions: tuple[RegionMention, ...]
     starts: tuple[int, ...]
     sections: tuple[tuple[int, Region | None], ...]  # (start offset, scope from there on)
+    # Places bound to the figure right after them (江苏(3.6万件)、广东3.3万件): start -> where that figure ends.
+    bound: dict[int, int] = field(default_factory=dict)
 
     def scope_at(self, pos: int) -> Region | None:
         i = bisect.bisect_right(self.sections, pos, key=lambda section: section[0]) - 1
@@ -56,16 +61,38 @@ class RegionIndex:
 class RegionReader:
     """The gazetteer and the region words of one rule set, compiled for attribution."""
 
-    def __init__(self, gazetteer: Gazetteer, words: WordLists, rank_cues: tuple[str, ...],
+    def __init__(self, gazetteer: Gazetteer, rules: RegionRules, rank_cues: tuple[str, ...],
                  entity_words: tuple[str, ...], total_rows: tuple[str, ...], residual_rows: tuple[str, ...]) -> None:
         self.gazetteer = gazetteer
+        words = rules.words
         self._name_before = tuple(words["name_before"])  # 首届浙江省知识产权奖: the place names an award
         self._list_marks = tuple(words["list_mark"])
         self._field_after = tuple(words["field_after"])
+        self._joiners = frozenset(words["cluster_joiner"])
         comparison = alternation((*rank_cues, *words["comparison"])) or "(?!)"
         self._comparison = regex.compile(f"(?:{comparison})$")
         self._entity_words = entity_words
         self._total_rows, self._residual_rows = tuple(total_rows), tuple(residual_rows)
+        self._unseen: tuple[UserPattern, ...] = (*rules.datelines, *rules.bylines)
+        self._signals = self._signal_words((*rules.issuers, *rules.plurals))
+
+    def _signal_words(self, signals: tuple[Signal, ...]) -> tuple[regex.Pattern[str] | None, dict[str, Region]]:
+        """One pattern for every issuer and plural word, and the region each word says."""
+        regions: dict[str, Region] = {}
+        for signal in signals:
+            region = self.gazetteer.resolve(signal.region)
+            if region is None:
+                raise signal.rule.error(f"region {signal.region!r} is unknown: use its full name or code")
+            regions.update((w, region) for w in signal.words)
+        return (regex.compile(alternation(regions)) if regions else None), regions
+
+    def hide_unseen(self, text: str) -> str:
+        """`text` with datelines and bylines blanked (same length): they name where a story
+        was filed and who wrote it, never what it is about."""
+        for pattern in self._unseen:
+            for m in pattern.finditer(text):
+                text = text[:m.start()] + " " * (m.end() - m.start()) + text[m.end():]
+        return text
 
     def _near(self, region: Region, scope: Region | None) -> bool:
         """Is `region` in the same province as `scope`?"""
@@ -77,13 +104,38 @@ class RegionReader:
         return self.gazetteer.within(region, province)
 
     def document_scope(self, title: str | None, text: str) -> Region | None:
-        """The document's region: the most specific place its title names, else its opening names."""
+        """The document's region: what its title says first, else what its opening says first.
+
+        The first of these decides: a place (浙江省; of two adjacent ones the more
+        specific: 浙江杭州), an issuer (国家统计局 -> 全国, 智慧局 -> 台湾), the units of
+        a region (各省 -> 全国) or the nation (我国). Datelines and bylines say nothing;
+        the nation as a comparison's field (全国首个) says nothing either.
+        """
         for source in (title or "", text[:SCOPE_CHARS]):
-            found = [m for m in self.gazetteer.find(source) if m.kind != "scope_word"]
-            if found:
-                return max(found[:2], key=lambda m: m.region.level).region if len(found) > 1 and \
-                    found[1].start == found[0].end else found[0].region
+            found = self._scope_signals(self.hide_unseen(source))
+            if not found:
+                continue
+            first = found[0]
+            if isinstance(first, RegionMention):
+                second = found[1] if len(found) > 1 else None
+                if isinstance(second, RegionMention) and second.start == first.end:
+                    return max((first, second), key=lambda m: m.region.level).region
+                return first.region
+            return first[1]
         return None
+
+    def _scope_signals(self, source: str) -> list[RegionMention | tuple[int, Region]]:
+        """Places, issuers, units and the nation named in `source`, in order."""
+        found: list[RegionMention | tuple[int, Region]] = []
+        for m in self.gazetteer.find(source):
+            if m.kind != "scope_word":
+                found.append(m)
+            elif m.region.code == NATION_CODE and not self._names_a_field(source, m):
+                found.append((m.start, m.region))
+        pattern, regions = self._signals
+        if pattern is not None:
+            found.extend((m.start(), regions[m[0]]) for m in pattern.finditer(source))
+        return sorted(found, key=lambda s: s.start if isinstance(s, RegionMention) else s[0])
 
     def index(self, text: str, scope: Region | None, needed: list[int] | None = None,
               opening: Region | None = None) -> RegionIndex:
@@ -104,24 +156,46 @@ class RegionReader:
                 if found and found[0].start == 0:
                     sections.append((pos, found[-1].region))
             pos += len(line) + 1
-        hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets
+        hidden = bytearray(len(text))  # 1 inside titles, quotes and brackets, datelines and bylines
         for quoted in _HIDDEN.finditer(text):
             hidden[quoted.start():quoted.end()] = b"\x01" * (quoted.end() - quoted.start())
+        for pattern in self._unseen:
+            for unseen in pattern.finditer(text):
+                hidden[unseen.start():unseen.end()] = b"\x01" * (unseen.end() - unseen.start())
         mentions: list[RegionMention] = []
+        bound: dict[int, int] = {}
         for (start, region_scope), nxt in zip(sections, [*sections[1:], (len(text), None)]):
             chain_start, last_end = -1, -1
-            for mention in self._find_in(text, start, nxt[0], region_scope, needed):
+            for mention in self._clusters(text, self._find_in(text, start, nxt[0], region_scope, needed)):
                 s, e = mention.start, mention.end
                 chain_start, last_end = (chain_start if s == last_end else s), e  # 湖州吴兴 is one place
                 if hidden[s] or (self._name_before and text.endswith(self._name_before, 0, s)):
                     continue
-                if (self._list_marks and text.startswith(self._list_marks, e)) or text.endswith("、", 0, chain_start):
+                figure = _BOUND_FIGURE.match(text, e) if _OPEN_FIGURE.match(text, e) else None
+                if figure is not None:
+                    bound[s] = figure.end()  # one of a list of places, each with its own figure
+                elif (self._list_marks and text.startswith(self._list_marks, e)) or text.endswith("、", 0, chain_start):
                     continue  # several places listed together: the figure is not one of theirs
                 if mention.kind == "short" and mention.region.level == 3 and \
                         not self._near(mention.region, region_scope):
                     continue  # 比如, 富裕: a county's short name counts only in its own province
                 mentions.append(mention)
-        return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections))
+        return RegionIndex(tuple(mentions), tuple(m.start for m in mentions), tuple(sections), bound)
+
+    def _clusters(self, text: str, mentions: list[RegionMention]) -> list[RegionMention]:
+        """Places joined by a cluster joiner (深圳-香港-广州) become one region, named as written."""
+        if not self._joiners:
+            return mentions
+        out: list[RegionMention] = []
+        for m in mentions:
+            last = out[-1] if out else None
+            if last is not None and text[last.end:m.start] in self._joiners and m.kind != "scope_word":
+                surface = text[last.start:m.end]
+                region = Region(f"cluster:{surface}", surface, surface, 0, None)
+                out[-1] = RegionMention(last.start, m.end, surface, region, "cluster")
+            else:
+                out.append(m)
+        return out
 
     def _find_in(self, text: str, start: int, end: int, scope: Region | None,
                  needed: list[int] | None) -> list[RegionMention]:
@@ -144,6 +218,10 @@ class RegionReader:
                 elif not spans or spans[-1][1] < a:
                     spans.append((a, b))
         return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
+
+    def _names_a_field(self, text: str, m: RegionMention) -> bool:
+        """Is the place the field of a comparison (居全省第3名, 在全国), not what is spoken of?"""
+        return self._comparison.search(text, max(0, m.start - 4), m.start) is not None
 
     def _comparison_scope(self, text: str, m: RegionMention, fig_start: int) -> bool:
         """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
@@ -179,9 +257,15 @@ class RegionReader:
         for lo, hi in ((sentence[0], fig_start), (para_start, sentence[0])):
             end = hi
             while (m := idx.last_before(lo, end)) is not None:
-                if self._comparison_scope(text, m, fig_start) or (lo != sentence[0] and m.kind == "scope_word"):
+                bound = m.start in idx.bound  # a listed place with its own figure: not the paragraph's
+                if self._comparison_scope(text, m, fig_start) or (lo != sentence[0] and (m.kind == "scope_word"
+                                                                                          or bound)):
                     end = m.start
                     continue
+                wider = idx.last_before(lo, m.start)  # 全省国内发明专利: 国内 qualifies the metric
+                if wider is not None and wider.end == m.start and m.region.level == 0 and \
+                        (wider.kind == "scope_word" or wider.region.level > 0):
+                    m = wider
                 if m.kind == "scope_word":
                     local = idx.last_before(sentence[0], m.start)
                     if local is not None and local.kind != "scope_word" and local.region.level >= 2:

@@ -238,7 +238,7 @@ def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextV
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
                 text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,
                 qualifier=fig.qualifier, type=t.type, metric=metric, metric_id=rules.metrics.metric_id(metric),
-                region=region.full_name if region else None, region_code=region.code if region else None,
+                region=region.full_name if region else None, region_code=region.output_code if region else None,
                 period=t.period, sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
 
 
@@ -249,7 +249,7 @@ def _fact(view: TextView, where: _Where, a: Attributed) -> Fact:
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + start, end=where.base + end,
                 text=where.raw[start:end], value=value, unit=fig.unit, dimension=fig.dimension,
                 qualifier=fig.qualifier, type=a.kind.type, metric=a.metric, metric_id=rules.metrics.metric_id(a.metric),
-                region=a.region.full_name if a.region else None, region_code=a.region.code if a.region else None,
+                region=a.region.full_name if a.region else None, region_code=a.region.output_code if a.region else None,
                 period=a.period, sentence=view.text[a.sentence[0]:a.sentence[1]].strip(), rule=fig.rule,
                 rules_version=rules.version)
 

