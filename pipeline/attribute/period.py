@@ -103,9 +103,21 @@ class PeriodReader:
             return True, str(published.year)  # 2021年以来 / 目前: a running total up to now
         return False, None
 
+    def title_year(self, title: str | None, published: date | None) -> str | None:
+        """The year a document's title gives its figures (去年研发经费… -> the year before
+        publication): what a figure with no time expression of its own, in a section with no
+        year written, refers to."""
+        if not title:
+            return None
+        found = [e for e in self._scan(title)[0] if e[1] in ("year", PeriodKind.RELATIVE, PeriodKind.PLAN)]
+        if not found:
+            return None
+        decided, year = self._year_of(found, published)
+        return year if decided else None
+
     def resolve(self, text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
                 default_year: int | None = None,
-                sections: list[tuple[int, str | None]] | None = None) -> str | None:
+                sections: list[tuple[int, str | None]] | None = None, document_year: str | None = None) -> str | None:
         """The period of a figure starting at `fig_start` in the sentence `sentence`.
 
         With no time expression in its sentence, a figure takes the period the
@@ -129,8 +141,9 @@ class PeriodReader:
             return str(default_year)
         if sections:  # the year the section is about (杭州 2022年“十件事”)
             i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
-            return sections[i][1] if i >= 0 else None
-        return None
+            if i >= 0 and sections[i][1] is not None:
+                return sections[i][1]
+        return document_year
 
 
 _SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")

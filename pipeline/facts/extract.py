@@ -49,7 +49,8 @@ def extract_windows(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-
     """
     starts = [0, *windows.cuts(text, window or windows.WINDOW_CHARS)]
     spans = list(zip(starts, [*starts[1:], len(text)]))
-    context = _Context(rules, doc, doc_id, published, rules.plans.end_year(title), title)
+    context = _Context(rules, doc, doc_id, published, rules.plans.end_year(title), title,
+                       rules.periods.title_year(title, published))
     years = _first_pass(text, spans, context) if len(spans) > 1 else [None]
     for (a, b), sections in zip(spans, years):
         yield _extract_window(text[a:b], a, context, sections)
@@ -65,6 +66,7 @@ class _Context:
     published: date | None
     plan_year: int | None
     title: str | None
+    title_year: str | None  # the year the title gives (去年… -> the year before publication)
     scope: Region | None = None  # the document's region
     opening: Region | None = None  # the section region in effect where the next window starts
 
@@ -167,7 +169,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent, unit=fig.unit)
         period = rules.periods.resolve(norm, fig.start, sent, context.published,
                                        default_year=context.plan_year if kind.type == FactType.TARGET else None,
-                                       sections=years)
+                                       sections=years, document_year=context.title_year)
         region = rules.regions.region_for(regions, norm, fig.start, sent, entity_from)
         previous = Attributed(fig, kind, metric, region, period, sent)
         out.append(previous)

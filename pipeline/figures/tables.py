@@ -13,17 +13,20 @@ rank and row-number columns) are in rules/tables.yaml.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import regex
 
 from pipeline.figures.finder import FigureFinder
 from pipeline.records import Dimension, FactType, Figure, Qualifier
+from pipeline.rules.patterns import alternation
 from pipeline.rules.word_rules import Tables
 from pipeline.text.normalise import is_table_line
 
 _CELL_NUMBER = regex.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?%?")
 _BRACKET = regex.compile(r"[（(]\s*([^（()）]{1,12}?)\s*[）)]\s*$")
 _YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年?")
+_CAPTION_YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年")
 _SEPARATOR = regex.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -102,6 +105,73 @@ def _blocks(text: str) -> list[list[list[Cell]]]:
     return [b for b in blocks if len(b) >= 2]
 
 
+_FLAT_CELL_MAX = 16  # a line longer than this is prose or a caption, never a cell of a flat table
+_FLAT_LINE = regex.compile(r"[^\n]*")
+_NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label line, not one cell
+
+
+def _flat_blocks(text: str) -> list[list[list[Cell]]]:
+    """Tables copied from a web page one cell per line (header cells each on a line, then each
+    row's cells), blank lines allowed between cells: rows are rebuilt from the period at which
+    row labels (the non-number cells) recur, which must match the count of header cells (a
+    row-number column may come without a header)."""
+    lines = [Cell(m.start() + len(m[0]) - len(m[0].lstrip()), m.start() + len(m[0].rstrip()), m[0].strip())
+             for m in _FLAT_LINE.finditer(text) if m[0].strip()]
+    blocks: list[list[list[Cell]]] = []
+    run: list[Cell] = []
+    for cell in [*lines, Cell(len(text), len(text), "x" * (_FLAT_CELL_MAX + 1))]:
+        if len(cell.text) <= _FLAT_CELL_MAX and not is_table_line(cell.text) and not _NOT_A_CELL.search(cell.text):
+            run.append(cell)
+            continue
+        if len(run) >= 6:
+            block = _flat_table(run)
+            if block:
+                blocks.append(block)
+        run = []
+    return blocks
+
+
+def _flat_table(run: list[Cell]) -> list[list[Cell]] | None:
+    """The rows of one run of short lines, or None if it is no regular table."""
+    labels = [i for i, c in enumerate(run) if not _is_number(c) and c.text not in ("-", "—")]
+    gaps = [b - a for a, b in pairwise(labels)]
+    if len(gaps) < 3:
+        return None
+    period = max(set(gaps), key=lambda g: (gaps.count(g), g))  # (header cells run in 1s)
+    if period < 2 or gaps.count(period) < 3:
+        return None
+    # the data: the longest stretch of labels `period` apart
+    best: tuple[int, int] = (0, 0)
+    start = 0
+    for k in range(1, len(gaps) + 1):
+        if k == len(gaps) or gaps[k] != period:
+            if k - start > best[1] - best[0]:
+                best = (start, k)
+            start = k + 1
+    first_label, last_label = labels[best[0]], labels[best[1]]
+    lead = 0  # numbers before a row's label (a row-number column)
+    while lead < period - 1 and first_label - lead - 1 >= 0 and _is_number(run[first_label - lead - 1]) \
+            and _is_small_integer(run[first_label - lead - 1]):
+        lead += 1
+    row_start = first_label - lead
+    header = run[:row_start]
+    width = period
+    if len(header) < width - lead or len(header) < 2:
+        return None
+    header = header[len(header) - (width - lead):]
+    if any(len(c.text) > _FLAT_CELL_MAX for c in header):
+        return None
+    rows = [[Cell(header[0].start, header[0].start, "") for _ in range(lead)] + header] if lead else [header]
+    end = min(len(run), last_label - lead + period)
+    for i in range(row_start, end - period + 1, period):
+        rows.append(run[i:i + period])
+    return rows if len(rows) >= 3 else None
+
+
+def _is_small_integer(cell: Cell) -> bool:
+    return cell.text.isdigit() and int(cell.text) < 1000
+
+
 def _is_number(cell: Cell) -> bool:
     return bool(_CELL_NUMBER.fullmatch(cell.text.replace(" ", "")))
 
@@ -120,6 +190,10 @@ class TableReader:
         self.cell_rule = tables.cell_rule
         self._target = tuple(tables.words["target_column"])
         self._rank = tuple(tables.words["rank_column"])
+        self._change = tuple(tables.words["change_column"])
+        self._share = tuple(tables.words["share_column"])
+        self._unit_caption = regex.compile(
+            rf"(?:{alternation(tables.words['unit_label']) or '(?!)'})\s*[:：]\s*(?P<unit>[^\s，。,;；)）]{{1,6}})")
         self._row_number = frozenset(tables.words["row_number"])
         self._per = (tables.words["per_prefix"] or ("",))[0]
 
@@ -139,18 +213,40 @@ class TableReader:
             return None
         return HeaderUnit(unit.unit or written, unit.dimension, scale * unit.factor, (self._per + per if per else ""))
 
+    def caption_unit(self, text: str, before: int) -> HeaderUnit | None:
+        """The unit a caption line right above a table states (单位:件), if any."""
+        line_start = text.rfind("\n", 0, max(0, before - 1))
+        above = text[max(0, text.rfind("\n", 0, max(0, line_start)) - 200 if line_start > 0 else 0):before]
+        found = list(self._unit_caption.finditer(above))
+        return self.read_unit(f"（{found[-1]['unit']}）") if found else None
+
+    @staticmethod
+    def caption_year(text: str, before: int) -> str | None:
+        """The year a caption in the two lines above a table names (2011年11月份…状况表), if any."""
+        start = before
+        for _ in range(3):  # the table's own line start, then two lines above it
+            start = text.rfind("\n", 0, max(0, start - 1)) + 1 if start > 0 else 0
+        found = _CAPTION_YEAR.findall(text, start, before)
+        return found[-1] if found else None
+
     def find(self, text: str) -> list[TableFigure]:
         """Figures of every table in `text` (offsets into `text`)."""
         out: list[TableFigure] = []
-        for rows in _blocks(text):
-            first_data = next((i for i, r in enumerate(rows) if _is_data_row(r)), None)
+        for rows in [*_blocks(text), *_flat_blocks(text)]:
+            first_data = next((i for i, r in enumerate(rows) if self._is_data_row(r)), None)
             if not first_data:
                 continue  # no header rows, or no data: a layout artefact, not a table
+            caption = self.caption_unit(text, rows[0][0].start)
+            caption_year = self.caption_year(text, rows[0][0].start)
             width = max(len(r) for r in rows)
             headers = [" ".join(r[i].text for r in rows[:first_data] if i < len(r) and r[i].text)
                        for i in range(width)]
             skip = {i for i, h in enumerate(headers) if h.strip() in self._row_number}
-            label_col = next((i for i in range(width) if i not in skip and not _is_number(rows[first_data][i])), 0)
+            label_col = next((i for i in range(width) if i not in skip and i < len(rows[first_data])
+                              and not _is_number(rows[first_data][i])), 0)
+            if all(_is_small_integer(r[i]) for r in rows[first_data:] for i in range(min(1, label_col))
+                   if len(r) > i):
+                skip.update(range(label_col))  # a row-number column without a header
             span = (rows[0][0].start, rows[-1][-1].end)
             for row in rows[first_data:]:
                 if label_col >= len(row):
@@ -158,19 +254,57 @@ class TableReader:
                 label = row[label_col].text
                 row_text = " ".join(c.text for c in row)
                 for i, cell in enumerate(row):
-                    if i in skip or i == label_col or not _is_number(cell):
+                    if i in skip or i == label_col or i >= width:
                         continue
-                    fig = self._cell_figure(cell, label, headers[i])
+                    fig = self._cell_figure(cell, label, headers[i], caption) if _is_number(cell) \
+                        else self._unit_cell(cell, label, headers[i])
                     if fig is not None:
-                        out.append(TableFigure(fig[0], fig[1], fig[2], fig[3], row_text, span, label,
+                        out.append(TableFigure(fig[0], fig[1], fig[2] or caption_year, fig[3], row_text, span, label,
                                                _YEAR.sub("", _BRACKET.sub("", headers[i])).strip() or None))
         return out
 
-    def _cell_figure(self, cell: Cell, label: str, header: str
+    def _is_data_row(self, row: list[Cell]) -> bool:
+        numbers = [c for c in row if _is_number(c) or self._unit_figure(c) is not None]
+        return bool(numbers) and not all(_YEAR.fullmatch(c.text) for c in numbers) and any(
+            c.text and not _is_number(c) and self._unit_figure(c) is None and not c.text.startswith("-")
+            for c in row)
+
+    def _unit_figure(self, cell: Cell) -> Figure | None:
+        """The one figure a cell holds whole, unit and all (2386家, 87.89%), if it is one."""
+        if not cell.text or len(cell.text) > 24 or not any(ch.isdigit() for ch in cell.text):
+            return None
+        found = self.finder.find(cell.text)
+        if len(found) == 1 and found[0].start == 0 and found[0].end == len(cell.text):
+            return found[0]
+        return None
+
+    def _unit_cell(self, cell: Cell, label: str, header: str
+                   ) -> tuple[Figure, str | None, str | None, FactType] | None:
+        fig = self._unit_figure(cell)
+        if fig is None:
+            return None
+        metric = _BRACKET.sub("", label).strip() or None
+        year = _YEAR.search(header)
+        placed = Figure(cell.start, cell.end, fig.value, fig.unit, fig.dimension, fig.qualifier, self.cell_rule)
+        return placed, metric, year[1] if year else None, self._column_type(header, fig.dimension)
+
+    def _column_type(self, header: str, dimension: Dimension) -> FactType:
+        """What a column's header says its cells are."""
+        if any(w in header for w in self._rank):
+            return FactType.RANK
+        if any(w in header for w in self._target):
+            return FactType.TARGET
+        if dimension in (Dimension.PERCENT, Dimension.PERCENTAGE_POINT) and any(w in header for w in self._change):
+            return FactType.CHANGE
+        if dimension == Dimension.PERCENT and any(w in header for w in self._share):
+            return FactType.SHARE
+        return FactType.LEVEL
+
+    def _cell_figure(self, cell: Cell, label: str, header: str, caption: HeaderUnit | None = None
                      ) -> tuple[Figure, str | None, str | None, FactType] | None:
         text = cell.text.replace(" ", "").replace("−", "-")
         is_rank = any(w in header for w in self._rank)
-        unit = self.read_unit(label) or self.read_unit(header)
+        unit = self.read_unit(label) or self.read_unit(header) or caption
         if text.endswith("%"):
             unit, text = HeaderUnit("%", Dimension.PERCENT, 1.0, ""), text[:-1]
         if is_rank:
@@ -182,7 +316,6 @@ class TableReader:
         if unit.per and metric and unit.per not in metric:
             metric = unit.per + metric
         year = _YEAR.search(header)
-        kind = FactType.RANK if is_rank else FactType.TARGET if any(w in header for w in self._target) \
-            else FactType.LEVEL
+        kind = self._column_type(header, unit.dimension)
         fig = Figure(cell.start, cell.end, value, unit.unit, unit.dimension, Qualifier.EXACT, self.cell_rule)
         return fig, metric, year[1] if year else None, kind

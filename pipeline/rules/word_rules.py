@@ -193,8 +193,8 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
                         WordLists.of(raw, METRIC_WORD_KINDS))
 
 
-TABLE_WORD_KINDS = frozenset({"target_column", "level_column", "rank_column", "row_number", "total_row",
-                              "residual_row", "per_prefix"})
+TABLE_WORD_KINDS = frozenset({"target_column", "level_column", "rank_column", "change_column", "share_column",
+                              "row_number", "total_row", "residual_row", "per_prefix", "unit_label"})
 
 
 @dataclass(frozen=True)
