@@ -32,16 +32,26 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench.run $(if $(BENCH_MB),--mb $(BENCH_MB))
 
 # Rule checks, evaluation, a full rerun and the scheduled deployment (README:
-# "Incremental runs", "Checking rules", "Evaluation", "Deployment").
-GOLD ?= ../shared/gold/seeds.jsonl
-
+# "Editing the rules", "Scheduling").
 .PHONY: check evaluate full serve
 
 check: $(STAMP)
 	$(VENV)/bin/python flows.py check
 
+# Extract the sample reports and the shared corpus of real reports, grade both
+# against their gold files, and fail below the quality floor: today's figures,
+# rounded down, so that a rule edit that loses quality cannot land.
+SHARED ?= ../shared
+SAMPLE_FLOOR := exact_f1=0.99 dimension=0.99 qualifier=0.99 type=0.99 region=0.97 period=0.95 metric=0.92
+CORPUS_FLOOR := exact_f1=0.89 dimension=0.99 qualifier=0.98 type=0.93 region=0.87 period=0.82 metric=0.68
+
 evaluate: $(STAMP)
-	$(VENV)/bin/python flows.py evaluate --gold $(GOLD)
+	$(VENV)/bin/python flows.py --raw raw --output output
+	$(VENV)/bin/python flows.py evaluate --gold $(SHARED)/gold/seeds.jsonl --output output --per-report \
+		$(addprefix --floor ,$(SAMPLE_FLOOR))
+	$(VENV)/bin/python flows.py --raw $(SHARED)/corpus/raw --output corpus-output
+	$(VENV)/bin/python flows.py evaluate --gold $(SHARED)/corpus/gold.jsonl --output corpus-output --per-report \
+		$(addprefix --floor ,$(CORPUS_FLOOR))
 
 full: $(STAMP)
 	$(VENV)/bin/python flows.py --full

@@ -2,7 +2,8 @@
 
 `check` and `evaluate` never start Prefect, so `flows.py` answers them before
 importing it (~3 s). Exit codes: 0 fine, 1 a report crashed the extractor
-(a bug), 2 bad input (rules, catalogue, gold file, missing folder, busy output).
+(a bug), 2 bad input (rules, catalogue, gold file, missing folder, busy output),
+3 `evaluate` found a score below its `--floor`.
 """
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--errors", type=int, default=10,
                           help="examples of each kind of error to print (default 10)")
     evaluate.add_argument("--json", help="also write the scores as JSON to this path")
+    evaluate.add_argument("--per-report", action="store_true", help="also print one line per graded report")
+    evaluate.add_argument("--floor", action="append", default=[], metavar="SCORE=VALUE",
+                          help="fail (exit 3) when a score is below VALUE: exact_f1, span_f1 or an attribute "
+                               "(type, region, period, metric, dimension, qualifier); repeatable")
     return top
 
 
@@ -72,15 +77,31 @@ def check(rules_dir: Path) -> int:
     return 0
 
 
-def evaluate(gold_files: Sequence[Path], output: Path, errors: int, json_path: Path | None) -> int:
-    """Grade the published facts against gold files, printed as the score script does."""
+def evaluate(gold_files: Sequence[Path], output: Path, errors: int, json_path: Path | None,
+             per_report: bool = False, floors: Sequence[str] = ()) -> int:
+    """Grade the published facts against gold files, printed as the score script does; exit 3
+    when a score is below its floor (so CI refuses a rule edit that loses quality)."""
+    wanted = dict(_floor(text) for text in floors)
     gold = grading.load_gold(gold_files)
     facts = grading.load_facts(output, {row["doc"] for row in gold})
     result = grading.grade(facts, gold)
+    if per_report:
+        print(grading.format_per_report(result))
     print(grading.format_report(result, errors=errors))
     if json_path is not None:
         grading.write_json(result, json_path)
-    return 0
+    failures = grading.below_floor(result, wanted)
+    for failure in failures:
+        print(f"quality below the floor: {failure}", file=sys.stderr)
+    return 3 if failures else 0
+
+
+def _floor(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise grading.GoldError(f"--floor takes SCORE=VALUE, not {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None,
@@ -92,7 +113,7 @@ def main(argv: Sequence[str] | None = None,
             return check(Path(args.rules))
         if args.command == "evaluate":
             return evaluate([Path(g) for g in args.gold], Path(args.output), args.errors,
-                            Path(args.json) if args.json else None)
+                            Path(args.json) if args.json else None, args.per_report, args.floor)
         if run is None:
             print("a run needs Prefect: use python flows.py", file=sys.stderr)
             return 2

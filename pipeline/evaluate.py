@@ -261,6 +261,27 @@ def format_report(result: Grade, errors: int = 0) -> str:
     return "\n".join(lines)
 
 
+def format_per_report(result: Grade) -> str:
+    """One line per graded report: its gold and predicted figures, exact matches and exact F1."""
+    width = max((len(doc) for doc in result.per_doc), default=6)
+    lines = [f"{'report':<{width}}  gold  pred exact  exact_f1"]
+    for doc, c in sorted(result.per_doc.items()):
+        p, r = _ratio(c["exact"], c["pred"]), _ratio(c["exact"], c["gold"])
+        f1 = _f1(0 if math.isnan(p) else p, 0 if math.isnan(r) else r)
+        lines.append(f"{doc:<{width}} {c['gold']:5d} {c['pred']:5d} {c['exact']:5d}     {f1:.3f}")
+    return "\n".join(lines)
+
+
+def below_floor(result: Grade, floors: dict[str, float]) -> list[str]:
+    """The scores under their floor (exact_f1, span_f1 or an attribute name), described."""
+    scores = {**result.scores(), **result.attributes()}
+    unknown = set(floors) - set(scores)
+    if unknown:
+        raise GoldError(f"no such score: {', '.join(sorted(unknown))} (known: {', '.join(sorted(scores))})")
+    return [f"{name} {scores[name]:.3f} is below its floor {floor:.3f}"
+            for name, floor in floors.items() if not scores[name] >= floor]
+
+
 def as_json(result: Grade) -> dict[str, Any]:
     """The scores in the score script's JSON layout."""
     return {"gold": result.gold, "pred": result.pred, "found": result.found, "exact": result.exact,

@@ -130,3 +130,24 @@ def test_random_cases_grade_like_the_score_script(facts: list[dict], gold: list[
     reference, _ = _score_module().score(facts, gold)
     ours = as_json(grade(facts, gold))
     assert json.dumps(ours, sort_keys=True) == json.dumps(reference, sort_keys=True)
+
+
+def test_floors_fail_below_and_pass_at_the_score(tmp_path: Path) -> None:
+    """`evaluate --floor` exits 3 naming the score under its floor, and 0 when every score holds."""
+    from pipeline import cli
+    from pipeline.records import Dimension, Fact, FactType, Qualifier
+    from pipeline.storage.parquet import documents_table, facts_table
+    from pipeline.storage.versions import publish
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"doc": "a.txt", "start": 0, "end": 3, "text": "3件", "value": 3, "unit": "件",
+                                "region": "杭州市"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    fact = Fact(doc="a.txt", doc_id="x", start=0, end=3, text="3件", value=3.0, unit="件", dimension=Dimension.COUNT,
+                qualifier=Qualifier.EXACT, type=FactType.LEVEL, metric=None, metric_id=None, region="宁波市",
+                region_code=None, period=None, sentence="3件", rule="unit.count.classifier", rules_version="rv")
+    out = tmp_path / "out"
+    publish(out, facts_table([fact]), documents_table([]), "rv")
+    args = ["evaluate", "--gold", str(gold), "--output", str(out)]
+    assert cli.main([*args, "--floor", "exact_f1=1.0"]) == 0
+    assert cli.main([*args, "--floor", "exact_f1=1.0", "--floor", "region=0.5"]) == 3  # the region is wrong
+    assert cli.main([*args, "--floor", "nonsense=1"]) == 2
