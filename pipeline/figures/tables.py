@@ -107,7 +107,52 @@ def _blocks(text: str) -> list[list[list[Cell]]]:
 
 _FLAT_CELL_MAX = 16  # a line longer than this is prose or a caption, never a cell of a flat table
 _FLAT_LINE = regex.compile(r"[^\n]*")
+_LINES = regex.compile(r"(?m)^.*$")  # every line, blank ones too
 _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label line, not one cell
+_CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
+# Pinyin a converter inserted after characters (創(chuàng)新): dropped before a line is split at spaces.
+_PINYIN = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
+_SPACED_MIN_ROWS = 3
+
+
+def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
+    """Tables whose columns are separated by spaces (排序 城市 效用值 / 1 广东 59.49): runs of at
+    least three lines that split into the same number (3 or more) of cells, numbers among them,
+    with the line above as the header when it splits into as many cells."""
+    rows: list[tuple[list[Cell], bool]] = []  # (cells, has a number)
+    for m in _LINES.finditer(text):
+        line = m[0]
+        if not line.strip() or "\t" in line or "|" in line:
+            rows.append(([], False))
+            continue
+        cells = _split_spaced(line, m.start())
+        rows.append((cells, any(_is_number(c) for c in cells)))
+    blocks: list[list[list[Cell]]] = []
+    i = 0
+    while i < len(rows):
+        cells, numeric = rows[i]
+        j = i
+        while j < len(rows) and rows[j][1] and len(rows[j][0]) == len(cells) >= 3:
+            j += 1
+        if j - i >= _SPACED_MIN_ROWS:
+            header = next((rows[k][0] for k in range(i - 1, max(-1, i - 3), -1) if rows[k][0]), [])
+            if len(header) == len(cells) and not any(_is_number(c) for c in header):
+                blocks.append([header, *(rows[k][0] for k in range(i, j))])
+            i = j
+        else:
+            i += 1
+    return blocks
+
+
+def _split_spaced(line: str, base: int) -> list[Cell]:
+    """A line's cells, split at runs of spaces, pinyin glosses left out (same offsets)."""
+    clean = _PINYIN.sub(lambda m: "\0" * len(m[0]), line)  # keep offsets: glosses become NULs
+    cells = []
+    for m in regex.finditer(r"[^\s]+", clean):
+        text = m[0].replace("\0", "")
+        if text:
+            cells.append(Cell(base + m.start(), base + m.end(), text))
+    return cells
 
 
 def _flat_blocks(text: str) -> list[list[list[Cell]]]:
@@ -116,7 +161,7 @@ def _flat_blocks(text: str) -> list[list[list[Cell]]]:
     row labels (the non-number cells) recur, which must match the count of header cells (a
     row-number column may come without a header)."""
     lines = [Cell(m.start() + len(m[0]) - len(m[0].lstrip()), m.start() + len(m[0].rstrip()), m[0].strip())
-             for m in _FLAT_LINE.finditer(text) if m[0].strip()]
+             for m in _FLAT_LINE.finditer(text) if m[0].strip() and m[0].strip() not in _CELL_SEPARATORS]
     blocks: list[list[list[Cell]]] = []
     run: list[Cell] = []
     for cell in [*lines, Cell(len(text), len(text), "x" * (_FLAT_CELL_MAX + 1))]:
@@ -196,6 +241,9 @@ class TableReader:
             rf"(?:{alternation(tables.words['unit_label']) or '(?!)'})\s*[:：]\s*(?P<unit>[^\s，。,;；)）]{{1,6}})")
         self._row_number = frozenset(tables.words["row_number"])
         self._per = (tables.words["per_prefix"] or ("",))[0]
+        index = finder.index_rule
+        self._index_words = index.after_words if index else ()
+        self._index_unit = HeaderUnit(index.unit or "index", index.dimension, 1.0, "") if index else None
 
     def read_unit(self, header: str) -> HeaderUnit | None:
         """The unit a header's bracket gives its cells, if any."""
@@ -232,7 +280,7 @@ class TableReader:
     def find(self, text: str) -> list[TableFigure]:
         """Figures of every table in `text` (offsets into `text`)."""
         out: list[TableFigure] = []
-        for rows in [*_blocks(text), *_flat_blocks(text)]:
+        for rows in [*_blocks(text), *_flat_blocks(text), *_spaced_blocks(text)]:
             first_data = next((i for i, r in enumerate(rows) if self._is_data_row(r)), None)
             if not first_data:
                 continue  # no header rows, or no data: a layout artefact, not a table
@@ -244,9 +292,9 @@ class TableReader:
             skip = {i for i, h in enumerate(headers) if h.strip() in self._row_number}
             label_col = next((i for i in range(width) if i not in skip and i < len(rows[first_data])
                               and not _is_number(rows[first_data][i])), 0)
-            if all(_is_small_integer(r[i]) for r in rows[first_data:] for i in range(min(1, label_col))
-                   if len(r) > i):
-                skip.update(range(label_col))  # a row-number column without a header
+            if label_col and not headers[0].strip() and \
+                    all(_is_small_integer(r[0]) for r in rows[first_data:] if r):
+                skip.add(0)  # a row-number column without a header
             span = (rows[0][0].start, rows[-1][-1].end)
             for row in rows[first_data:]:
                 if label_col >= len(row):
@@ -288,6 +336,10 @@ class TableReader:
         placed = Figure(cell.start, cell.end, fig.value, fig.unit, fig.dimension, fig.qualifier, self.cell_rule)
         return placed, metric, year[1] if year else None, self._column_type(header, fig.dimension)
 
+    def _index_column(self, header: str) -> HeaderUnit | None:
+        """A column of values of a named index (创新能力效用值, 综合指数) has unit `index`."""
+        return self._index_unit if any(w in header for w in self._index_words) else None
+
     def _column_type(self, header: str, dimension: Dimension) -> FactType:
         """What a column's header says its cells are."""
         if any(w in header for w in self._rank):
@@ -304,7 +356,7 @@ class TableReader:
                      ) -> tuple[Figure, str | None, str | None, FactType] | None:
         text = cell.text.replace(" ", "").replace("−", "-")
         is_rank = any(w in header for w in self._rank)
-        unit = self.read_unit(label) or self.read_unit(header) or caption
+        unit = self.read_unit(label) or self.read_unit(header) or caption or self._index_column(header)
         if text.endswith("%"):
             unit, text = HeaderUnit("%", Dimension.PERCENT, 1.0, ""), text[:-1]
         if is_rank:
