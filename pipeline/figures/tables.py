@@ -130,7 +130,7 @@ def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
     blocks: list[list[list[Cell]]] = []
     i = 0
     while i < len(rows):
-        cells, numeric = rows[i]
+        cells = rows[i][0]
         j = i
         while j < len(rows) and rows[j][1] and len(rows[j][0]) == len(cells) >= 3:
             j += 1
