@@ -22,6 +22,11 @@ from pipeline.text.segment import EndWords
 from pipeline.text.words import Memo, Words
 
 _QUOTES = regex.compile(r"[“”\"《》]")
+# Pinyin a converter inserted after characters (计(jì)算机), and asides in brackets (2024年为第3位).
+_PINYIN = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
+_ASIDE = regex.compile(r"[（(][^（）()\n]{0,30}[）)]")
+# A figure in brackets after a name in a list (江苏(3.6万件)、广东(…): the names before it.
+_LISTED = regex.compile(r"(?:[、和及与]?[^、和及与，,。；;：:∶()（）\s]{1,24})+[（(]\s*$")
 _AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
 _STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")  # jieba's tags that end a noun phrase
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
@@ -124,7 +129,10 @@ class MetricReader:
             noun = self._noun_after(m[1])
             if noun:
                 return noun
-        prefix = _QUOTES.sub("", prefix)
+        prefix = _ASIDE.sub("", _PINYIN.sub("", _QUOTES.sub("", prefix)))
+        listed = _LISTED.search(prefix)
+        if listed is not None:  # 依次为江苏(3.6万件)、广东(…): what the list gives, named before it
+            prefix = prefix[:listed.start()]
         head = self._head.sub("", strip_regions(self._head.sub("", prefix)))
         head = self._head.sub("", head)
         if self._share_lead and head.startswith(self._share_lead) and previous:  # 占全国总量的3.67%

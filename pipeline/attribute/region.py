@@ -94,6 +94,14 @@ class RegionReader:
                 text = text[:m.start()] + " " * (m.end() - m.start()) + text[m.end():]
         return text
 
+    def strip_places(self, text: str) -> str:
+        """`text` without the places it opens with (浙江省杭州市专利… -> 专利…): a metric's head."""
+        while True:
+            found = self.gazetteer.find(text[:12])
+            if not found or found[0].start != 0 or found[0].kind == "scope_word":
+                return text  # (全国占比 stays: a scope word there names the whole of a share)
+            text = text[found[0].end:]
+
     def _near(self, region: Region, scope: Region | None) -> bool:
         """Is `region` in the same province as `scope`?"""
         if scope is None or scope.level == 0:

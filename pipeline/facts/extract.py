@@ -166,7 +166,8 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         kind = rules.types.classify(norm, fig, clause_from, (before.figure, before.kind) if before else None,
                                     context.plan_year, in_target)
         metric_from = max(clause_from, before.figure.end if before else 0)
-        metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent, unit=fig.unit)
+        metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
+                                    strip_regions=rules.regions.strip_places, unit=fig.unit)
         period = rules.periods.resolve(norm, fig.start, sent, context.published,
                                        default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                        sections=years, document_year=context.title_year)
