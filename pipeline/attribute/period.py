@@ -21,12 +21,15 @@ from pipeline.text.words import Memo
 # A year as written (the date grammar, like the numerals, stays in code).
 YEAR = regex.compile(r"(?<!\d)((?:1[89]|20)\d{2})\s*年")
 Expression = tuple[int, str, str | None]  # (end offset, kind, year or word)
+_ERA_YEAR = regex.compile(r"(?<![\d.,])(\d{2,3})\s*年(?!代)")  # a year of a calendar with an era (106年)
 
 
 class PeriodReader:
     """The period words of one rule set, compiled for `resolve`."""
 
-    def __init__(self, periods: Periods, range_joiners: tuple[str, ...]) -> None:
+    def __init__(self, periods: Periods, range_joiners: tuple[str, ...], era: int | None = None) -> None:
+        """`era`: years written in a calendar of their own count from it (ROC 106年 + 1911 = 2017)."""
+        self._era = era
         self._by_word = {w: (p.kind, p.offset, p.year) for p in periods.rules for w in p.words}
         self._pattern = regex.compile(alternation(self._by_word) or "(?!)")
         joiner = alternation(range_joiners) or "(?!)"
@@ -54,6 +57,10 @@ class PeriodReader:
             spans.append(m.span())
             if not any(s <= m.start() < e for s, e in ranges):
                 out.append((m.end(), "year", m[1]))
+        if self._era is not None:
+            for m in _ERA_YEAR.finditer(text):
+                spans.append(m.span())
+                out.append((m.end(), "year", str(int(m[1]) + self._era)))
         for m in self._pattern.finditer(text):
             spans.append(m.span())
             out.append((m.end(), self._by_word[m[0]][0], m[0]))

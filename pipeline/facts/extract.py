@@ -17,7 +17,7 @@ from itertools import accumulate
 from pipeline.attribute.fact_type import Kind
 from pipeline.attribute.gazetteer import Region
 from pipeline.attribute.metric import pair_respectively
-from pipeline.attribute.period import dominant_year, opens_section, section_year_counts, section_years
+from pipeline.attribute.period import PeriodReader, dominant_year, opens_section, section_year_counts, section_years
 from pipeline.attribute.region import SCOPE_CHARS, RegionIndex
 from pipeline.figures.tables import TableFigure
 from pipeline.records import Dimension, Document, Fact, FactType, Figure
@@ -49,8 +49,7 @@ def extract_windows(text: str, rules: Rules, *, doc: str = "-", doc_id: str = "-
     """
     starts = [0, *windows.cuts(text, window or windows.WINDOW_CHARS)]
     spans = list(zip(starts, [*starts[1:], len(text)]))
-    context = _Context(rules, doc, doc_id, published, rules.plans.end_year(title), title,
-                       rules.periods.title_year(title, published))
+    context = _Context(rules, doc, doc_id, published, rules.plans.end_year(title), title)
     years = _first_pass(text, spans, context) if len(spans) > 1 else [None]
     for (a, b), sections in zip(spans, years):
         yield _extract_window(text[a:b], a, context, sections)
@@ -66,9 +65,17 @@ class _Context:
     published: date | None
     plan_year: int | None
     title: str | None
-    title_year: str | None  # the year the title gives (去年… -> the year before publication)
     scope: Region | None = None  # the document's region
     opening: Region | None = None  # the section region in effect where the next window starts
+
+    def periods(self) -> PeriodReader:
+        """How years read in this document: with its region's era where it has one (ROC years)."""
+        scope, gazetteer = self.scope, self.rules.regions.gazetteer
+        if scope is not None:
+            for region, reader in self.rules.eras:
+                if gazetteer.within(scope, region):
+                    return reader
+        return self.rules.periods
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,8 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
     previous: Attributed | None = None
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     in_target, entity_from = False, 0  # what holds for the current sentence
+    periods = context.periods()
+    title_year = periods.title_year(context.title, context.published)  # 去年… -> the year before publication
     out: list[Attributed] = []
     for fig in figures:
         sent = sents.span_at(fig.start)
@@ -168,9 +177,9 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric_from = max(clause_from, before.figure.end if before else 0)
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
-        period = rules.periods.resolve(norm, fig.start, sent, context.published,
-                                       default_year=context.plan_year if kind.type == FactType.TARGET else None,
-                                       sections=years, document_year=context.title_year)
+        period = periods.resolve(norm, fig.start, sent, context.published,
+                                 default_year=context.plan_year if kind.type == FactType.TARGET else None,
+                                 sections=years, document_year=title_year)
         region = rules.regions.region_for(regions, norm, fig.start, sent, entity_from)
         previous = Attributed(fig, kind, metric, region, period, sent)
         out.append(previous)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.attribute.fact_type import TypeCues
-from pipeline.attribute.gazetteer import build_gazetteer
+from pipeline.attribute.gazetteer import Region, build_gazetteer
 from pipeline.attribute.metric import Attached, MetricReader
 from pipeline.attribute.period import PeriodReader
 from pipeline.attribute.plans import PlanTitles
@@ -36,7 +36,7 @@ from pipeline.rules.figure_rules import (
 )
 from pipeline.rules.files import RawRule, RuleError, check_unique
 from pipeline.rules.region_rules import read_regions
-from pipeline.rules.word_rules import CueKind, PeriodKind, read_cues, read_metrics, read_periods, read_tables
+from pipeline.rules.word_rules import CueKind, Era, PeriodKind, read_cues, read_metrics, read_periods, read_tables
 from pipeline.text.words import Words
 
 RULE_FILES = ("units.yaml", "scales.yaml", "forms.yaml", "qualifiers.yaml", "ranks.yaml", "exclusions.yaml",
@@ -55,6 +55,7 @@ class Rules:
     metrics: MetricReader
     regions: RegionReader
     periods: PeriodReader
+    eras: tuple[tuple[Region, PeriodReader], ...]  # where years count from an era, and how they read there
     plans: PlanTitles
     words: Words
     examples: tuple[RawRule, ...] = field(repr=False)  # every rule entry, for the example runner
@@ -77,6 +78,16 @@ def unknown_files(rules_dir: Path) -> list[str]:
     """Files in the rules folder that are not rule files (and so are never read), README aside."""
     return sorted(p.name for p in rules_dir.iterdir()
                   if p.name not in RULE_FILES and p.name != "README.md" and not p.name.startswith("."))
+
+
+def _era_regions(regions: RegionReader, era: Era) -> list[Region]:
+    found = []
+    for name in era.regions:
+        region = regions.gazetteer.resolve(name)
+        if region is None:
+            raise era.rule.error(f"region {name!r} is unknown: use its full name or code")
+        found.append(region)
+    return found
 
 
 def load_rules(rules_dir: Path) -> Rules:
@@ -122,6 +133,8 @@ def load_rules(rules_dir: Path) -> Rules:
         metrics=MetricReader(metrics, shared, words),
         regions=region_reader,
         periods=PeriodReader(periods, range_joiners),
+        eras=tuple((region, PeriodReader(periods, range_joiners, era.offset)) for era in periods.eras
+                   for region in _era_regions(region_reader, era)),
         plans=PlanTitles(periods.words["plan_title"], range_joiners),
         words=words,
         examples=tuple(every),

@@ -96,6 +96,15 @@ PERIOD_WORD_KINDS = frozenset({"baseline", "from", "to", "plan_title"})
 
 
 @dataclass(frozen=True)
+class Era:
+    """A calendar counted from its own year 1 in some regions (ROC: 106年 is 2017 in Taiwan)."""
+
+    rule: RawRule
+    offset: int
+    regions: tuple[str, ...]  # full names or codes
+
+
+@dataclass(frozen=True)
 class PeriodRule:
     id: str
     kind: PeriodKind
@@ -108,13 +117,18 @@ class PeriodRule:
 class Periods:
     rules: tuple[PeriodRule, ...]
     words: WordLists  # baseline, from, to, plan_title
+    eras: tuple[Era, ...] = ()
 
 
 def read_periods(path: Path) -> tuple[list[RawRule], Periods]:
-    _, raw = read_rule_file(path, frozenset({"kind", "words"}), frozenset({"offset", "year"}))
+    _, raw = read_rule_file(path, frozenset({"kind"}), frozenset({"words", "offset", "year", "regions"}))
     out = []
+    eras = []
     for r in raw:
-        kind = choice(r, "kind", frozenset(PeriodKind) | PERIOD_WORD_KINDS)
+        kind = choice(r, "kind", frozenset(PeriodKind) | PERIOD_WORD_KINDS | {"era"})
+        if kind == "era":
+            eras.append(Era(r, int(number(r, "offset", 0)), str_list(r, "regions")))
+            continue
         if kind in PERIOD_WORD_KINDS:
             str_list(r, "words")
             continue
@@ -124,7 +138,7 @@ def read_periods(path: Path) -> tuple[list[RawRule], Periods]:
             raise r.error("a plan period needs its end 'year'")
         year = int(number(r, "year", 0)) if "year" in r.data else None
         out.append(PeriodRule(r.id, PeriodKind(kind), str_list(r, "words"), int(number(r, "offset", 0)), year))
-    return raw, Periods(tuple(out), WordLists.of(raw, PERIOD_WORD_KINDS))
+    return raw, Periods(tuple(out), WordLists.of(raw, PERIOD_WORD_KINDS), tuple(eras))
 
 
 @dataclass(frozen=True)
