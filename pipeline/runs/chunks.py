@@ -124,7 +124,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
         if member.file in carry and member.file in old_documents:
             table, doc_rows = old_facts.get(member.file, empty), old_documents[member.file]
         else:
-            item = ingest.read_document(context.raw / member.file, context.raw, job.catalogue)
+            item = ingest.read_document(context.raw / member.file, context.raw, job.catalogue, policy=context.policy)
             if isinstance(item, ReadError):
                 failed.append(item)
                 continue

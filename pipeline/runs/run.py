@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from pipeline.ingest import reports as ingest
 from pipeline.ingest.catalogue import load_catalogue
+from pipeline.ingest.policy import InputPolicy
 from pipeline.processes import memory
 from pipeline.records import ReadError
 from pipeline.rules import load as rule_files
@@ -244,17 +245,20 @@ class RunWriter:
 
 
 def run(
-    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE, force: bool = False
+    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE, force: bool = False,
+    policy: InputPolicy | None = None,
 ) -> RunSummary:
     """Bring `output` up to date with the reports under `raw` and the rules in `rules_dir`.
 
     Only reports whose content, catalogue entry, rules or code changed are
     extracted (all of them with `force`); reports gone from `raw` lose their facts.
+    `policy` says what may be read (default: regular files under `raw`, pipeline.ingest.policy).
     """
     rules = load_rules(rules_dir)  # before anything is written
     paths, catalogue = discover(raw)
     with OutputLock(output):
-        plan = plan_run(raw, output, paths, catalogue, rules.version, chunk_size=batch_size, force=force)
+        plan = plan_run(raw, output, paths, catalogue, rules.version, chunk_size=batch_size, force=force,
+                        policy=policy)
         with RunWriter(plan) as writer:
             for job in plan.jobs:
                 writer.add(process_chunk(job, plan.context, rules))
