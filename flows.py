@@ -53,6 +53,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline.ingest.policy import InputPolicy
+from pipeline.printable import printable
 from pipeline.processes import workers as chunk_workers
 from pipeline.rules.load import Rules
 from pipeline.runs import run as pipeline_run
@@ -117,7 +118,7 @@ def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Ru
         outcome = pipeline_run.process_chunk(job, context, one_per_process(rules))
     logger = get_run_logger()
     for error in outcome.failed + outcome.crashed:
-        logger.warning("failed %s: %s", error.file, error.reason)
+        logger.warning("failed %s: %s", printable(error.file), printable(error.reason))
     return outcome
 
 

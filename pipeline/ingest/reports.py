@@ -33,6 +33,7 @@ from pipeline.ingest.policy import (
     read_report,
     shown_name,
 )
+from pipeline.printable import printable
 from pipeline.records import Document, ReadError
 
 REPORT_SUFFIXES = frozenset({".txt", ".md"}) | FORMATS  # FORMATS: .pdf .docx .html .htm
@@ -94,7 +95,7 @@ def read_document(
     except OSError as exc:
         return ReadError(relpath, f"cannot read file: {exc.strerror or exc}")
     except Exception as exc:  # a bug here on one file must not stop the others
-        log.exception("unexpected error reading %s", relpath)
+        log.exception("unexpected error reading %s", printable(relpath))
         return ReadError(relpath, f"unexpected error while reading: {type(exc).__name__}: {exc}")
 
 

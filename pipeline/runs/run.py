@@ -29,6 +29,7 @@ import pyarrow as pa
 from pipeline.ingest import reports as ingest
 from pipeline.ingest.catalogue import load_catalogue
 from pipeline.ingest.policy import InputPolicy
+from pipeline.printable import printable
 from pipeline.processes import memory
 from pipeline.records import ReadError
 from pipeline.rules import load as rule_files
@@ -90,7 +91,7 @@ class RunSummary:
             f"Output: {self.output / 'facts'} and {self.output / 'documents'}"
             f" ({self.seconds:.1f} s)",
         ]
-        lines += [f"  failed {e.file}: {e.reason}" for e in self.failed + self.crashed]
+        lines += [f"  failed {printable(e.file)}: {printable(e.reason)}" for e in self.failed + self.crashed]
         return "\n".join(lines)
 
 
