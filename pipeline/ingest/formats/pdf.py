@@ -25,6 +25,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from pipeline.ingest.formats.errors import CorruptError, EncryptedError, NoTextError
+from pipeline.ingest.formats.inflation import check_pdf
 
 TAB_GAP_EM = 0.8  # a gap this many font sizes wide inside a line separates table cells
 WORD_GAP_EM = 1.5  # ... but between two Latin letters (justified English stretches spaces)
@@ -63,7 +64,8 @@ class Line:
 
 
 def pdf_text(data: bytes) -> str:
-    """The text of a PDF's text layer; raises EncryptedError, CorruptError or NoTextError."""
+    """The text of a PDF's text layer; raises EncryptedError, CorruptError, NoTextError or TooLargeError."""
+    check_pdf(data)  # before PDFium inflates its streams
     with _PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
