@@ -48,6 +48,7 @@ from pipeline.storage.texts import TextStore
 from pipeline.storage.versions import StagedOutput, kept_versions
 from pipeline.views.build import write_views_apart
 from pipeline.views.review.pagestore import PageStore
+from pipeline.views.version import stale as views_stale
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 # Diff rows buffered before a row group is written. A first run's diff is
@@ -209,7 +210,7 @@ class RunWriter:
         diffstore.clear(context.output)
         self._segments.collect(kept_versions(context.output))
         texts.collect()
-        if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
+        if views_stale(context.output):  # whatever this run did: a killed run may have left them behind
             write_views_apart(context.output)
         PageStore(context.output).collect()  # after the review linked the pages it shows; a skipped review's stay linked
         return RunSummary(
