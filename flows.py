@@ -7,6 +7,7 @@ run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
 scale); unchanged chunks are linked without a task.
 
     python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
+                    [--allow-outside-links]
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
@@ -51,6 +52,8 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from pipeline.ingest.policy import InputPolicy
+from pipeline.printable import printable
 from pipeline.processes import workers as chunk_workers
 from pipeline.rules.compiler import Rules
 from pipeline.runs import run as pipeline_run
@@ -90,10 +93,11 @@ def discover_task(raw: str) -> tuple[list[Path], Catalogue]:
 @task(name="plan-run", cache_policy=NO_CACHE)
 def plan_task(
     raw: str, output: str, paths: list[Path], catalogue: Catalogue, rules_version: str,
-    chunk_size: int, full: bool,
+    chunk_size: int, full: bool, links_outside: bool = False,
 ) -> RunPlan:
     """Key every report and chunk; say how much is new."""
-    plan = plan_run(Path(raw), Path(output), paths, catalogue, rules_version, chunk_size=chunk_size, force=full)
+    plan = plan_run(Path(raw), Path(output), paths, catalogue, rules_version, chunk_size=chunk_size, force=full,
+                    policy=InputPolicy(links_outside=links_outside))
     stored = sum(job.stored for job in plan.jobs)
     get_run_logger().info("%d chunks: %d unchanged, %d to build (up to %d reports to extract)",
                           len(plan.jobs), stored, len(plan.jobs) - stored, plan.to_extract)
@@ -113,7 +117,7 @@ def extract_chunk_task(index: int, job: ChunkJob, context: RunContext, rules: Ru
         outcome = pipeline_run.process_chunk(job, context, rules)
     logger = get_run_logger()
     for error in outcome.failed + outcome.crashed:
-        logger.warning("failed %s: %s", error.file, error.reason)
+        logger.warning("failed %s: %s", printable(error.file), printable(error.reason))
     return outcome
 
 
@@ -126,7 +130,7 @@ def publish_task(writer: RunWriter) -> RunSummary:
 @flow(name="extract-reports")
 def extract_reports(
     raw: str = "raw", output: str = "output", rules: str = "rules", full: bool = False,
-    processes: int | None = 0, in_flight: int = 0,
+    processes: int | None = 0, in_flight: int = 0, links_outside: bool = False,
 ) -> RunSummary:
     """Bring `output` up to date with the reports under `raw`; `full` re-extracts every report.
 
@@ -135,13 +139,14 @@ def extract_reports(
     on a Dask worker). `in_flight` bounds the chunk tasks submitted and not
     yet collected (0: four per worker process): each holds its job and then
     its outcome in this process, so submitting every chunk at once would
-    cost memory in proportion to the corpus.
+    cost memory in proportion to the corpus. `links_outside` reads links out
+    of `raw` (pipeline.ingest.policy).
     """
     loaded = load_rules_task(rules)
     paths, catalogue = discover_task(raw)
     with OutputLock(Path(output)):
         plan = plan_task(raw, output, quote(paths), quote(catalogue), loaded.version,
-                         pipeline_run.BATCH_SIZE, full)
+                         pipeline_run.BATCH_SIZE, full, links_outside)
         del paths, catalogue  # the plan holds what is needed of them
         local = None if processes is None else processes or os.cpu_count() or 1
         pool = chunk_workers.ChunkWorkers(local, loaded) if local and plan.to_extract else None
@@ -205,7 +210,8 @@ def _run(args: argparse.Namespace) -> int:
     with shared_server():  # one server for the flow and its workers, not one each
         summary = extract_reports.with_options(task_runner=runner)(
             raw=args.raw, output=args.output, rules=args.rules, full=args.full,
-            processes=None if args.dask else args.workers or 0, in_flight=in_flight)
+            processes=None if args.dask else args.workers or 0, in_flight=in_flight,
+            links_outside=args.allow_outside_links)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

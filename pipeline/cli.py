@@ -14,11 +14,13 @@ from pathlib import Path
 
 from pipeline import evaluate as grading
 from pipeline.ingest.catalogue import CatalogueError
+from pipeline.ingest.policy import OUTSIDE_OPTION
 from pipeline.rules.compiler import load_rules, unknown_files
 from pipeline.rules.files import RuleError
 from pipeline.storage.lock import OutputBusyError
 
 USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
+                      [--allow-outside-links]
        python flows.py check [--rules DIR]
        python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]"""
 COMMANDS = ("check", "evaluate")
@@ -32,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--output", default="output", help="output folder (default: output)")
     top.add_argument("--rules", default="rules", help="rules folder (default: rules)")
     top.add_argument("--full", action="store_true", help="re-extract every report, changed or not")
+    top.add_argument(OUTSIDE_OPTION, dest="allow_outside_links", action="store_true",
+                     help="read symbolic links under the raw folder whose target is outside it"
+                          " (refused by default; pipes and devices stay refused)")
     top.add_argument("--workers", type=_at_least_one, default=None,
                      help="local worker processes for extraction (default: one per core);"
                           " with --dask ADDRESS, the cluster's workers (the flow keeps four chunks in flight"

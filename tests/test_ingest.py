@@ -17,6 +17,7 @@ import pytest
 import pipeline.ingest.reports as ingest
 from pipeline.ingest.catalogue import CatalogueError, date_from_text, load_catalogue
 from pipeline.ingest.decode import UnreadableError, decode
+from pipeline.ingest.policy import InputPolicy
 from pipeline.ingest.reports import MAX_REPORT_BYTES, discover, doc_id_for, iter_documents, read_document
 from pipeline.records import Document, ReadError
 
@@ -397,10 +398,10 @@ def test_links_that_cannot_be_read(tmp_path: Path) -> None:
     (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
     (tmp_path / "device.txt").symlink_to(os.devnull)
     (tmp_path / "ok.txt").write_text(CHINESE, encoding="utf-8")
-    results = {r.file: r for r in iter_documents(tmp_path)}
+    results = {r.file: r for r in iter_documents(tmp_path, policy=InputPolicy(links_outside=True))}
     assert results["dangling.txt"] == ReadError("dangling.txt", "cannot read file: No such file or directory")
     assert _error(results["loop.txt"]).reason.startswith("cannot read file: Too many levels of symbolic links")
-    assert _error(results["device.txt"]).reason.startswith("not a regular file")
+    assert _error(results["device.txt"]).reason.startswith("not a regular file")  # even where links may leave raw
     assert _doc(results["ok.txt"]).text == CHINESE
 
 

@@ -293,8 +293,9 @@ def test_untouched_files_are_not_read_to_be_hashed(
         os.utime(path, ns=(old, old))
     go(clean_raw, out, batch_size=3)
     hashed: list[str] = []
-    real = pipeline.runs.plan.hash_file
-    monkeypatch.setattr(pipeline.runs.plan, "hash_file", lambda path: hashed.append(path.name) or real(path))
+    real = pipeline.runs.plan.hash_report
+    monkeypatch.setattr(pipeline.runs.plan, "hash_report",
+                        lambda path, *args: hashed.append(path.name) or real(path, *args))
     stubs.extracted.clear()
     os.utime(clean_raw / "003.txt", ns=(old + 10**9, old + 10**9))  # touched, content the same
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from pipeline.facts import extract
 from pipeline.ingest import reports as ingest
+from pipeline.printable import printable
 from pipeline.processes import memory
 from pipeline.records import Document, ReadError
 from pipeline.rules.compiler import Rules
@@ -104,7 +105,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
         if member.file in carry and member.file in old_documents:
             table, doc_rows = old_facts.get(member.file, empty), old_documents[member.file]
         else:
-            item = ingest.read_document(context.raw / member.file, context.raw, job.catalogue)
+            item = ingest.read_document(context.raw / member.file, context.raw, job.catalogue, policy=context.policy)
             if isinstance(item, ReadError):
                 failed.append(item)
                 continue
@@ -115,7 +116,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
             try:
                 table = _facts_of(item, rules)
             except Exception as exc:  # an extractor bug on one report must not sink the run
-                log.exception("extraction failed on %s", item.file)
+                log.exception("extraction failed on %s", printable(item.file))
                 crashed.append(ReadError(item.file, f"extraction failed: {type(exc).__name__}: {exc}"))
                 continue
             doc_rows = documents_table([document_row(item, table.num_rows)])
@@ -159,7 +160,7 @@ def _store_page(pages: PageStore, key: str, doc_rows: pa.Table, facts: pa.Table,
         if html is not None:
             pages.save(page_key(key), html)
     except Exception:
-        log.exception("could not store the review page of %s", doc_rows["file"][0])
+        log.exception("could not store the review page of %s", printable(doc_rows["file"][0].as_py()))
 
 
 def _stored_chunk(job: ChunkJob, context: RunContext, segments: Segments) -> ChunkOutcome:

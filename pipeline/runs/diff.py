@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.printable import printable
 from pipeline.storage.parquet import FACT_SCHEMA
 
 # Attributes compared between an old and a new fact (sentence is context, not a result).
@@ -229,7 +230,7 @@ class DiffSummary:
         out = [f"Changes: +{self.added} added, -{self.removed} removed, ~{self.changed} changed"]
         for title, groups in (("by report", self.by_doc), ("by rule", self.by_rule)):
             ranked = sorted(groups.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-            parts = [f"{name} {_counts(c)}" for name, c in ranked[:top]]
+            parts = [f"{printable(name)} {_counts(c)}" for name, c in ranked[:top]]
             more = f"; ... {len(ranked) - top} more" if len(ranked) > top else ""
             out.append(f"  {title}: " + "; ".join(parts) + more)
         out += [f"    {example}" for example in self.examples]
@@ -242,10 +243,12 @@ def _counts(counter: Counter[str]) -> str:
 
 
 def _example(row: Mapping[str, Any]) -> str:
-    doc, change = row["doc"], row["change"]
+    """One change as a line; names and mentions come from the reports, so they are printed escaped."""
+    doc, change = printable(row["doc"]), row["change"]
+    text, old = printable(row["text"] or ""), printable(row["old_text"] or "")
     if change == "added":
-        return f"+ {doc}: {row['text']} = {row['value']:g} {row['unit']} ({row['rule']})"
+        return f"+ {doc}: {text} = {row['value']:g} {row['unit']} ({row['rule']})"
     if change == "removed":
-        return f"- {doc}: {row['old_text']} = {row['old_value']:g} {row['old_unit']} ({row['old_rule']})"
-    return (f"~ {doc}: {row['old_text']} -> {row['text']} [{row['fields']}]: "
+        return f"- {doc}: {old} = {row['old_value']:g} {row['old_unit']} ({row['old_rule']})"
+    return (f"~ {doc}: {old} -> {text} [{row['fields']}]: "
             f"{row['old_value']:g} {row['old_unit']} -> {row['value']:g} {row['unit']}")

@@ -66,8 +66,3 @@ def chunk_key(report_keys: Iterable[str]) -> str:
 def new_run_id() -> str:
     """Sortable and unique: UTC time, then a random suffix."""
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
-
-
-def hash_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipeline.ingest.decode import UnreadableError
+from pipeline.ingest.policy import InputPolicy, check_name, hash_report, shown_name, stat_report
 from pipeline.records import ReadError
-from pipeline.runs.keys import chunk_key, code_version, hash_file, new_run_id, report_key
+from pipeline.runs.keys import chunk_key, code_version, new_run_id, report_key
 from pipeline.runs.manifest import Entry, Manifest, read_manifest
 from pipeline.runs.segments import Segments
 from pipeline.storage.versions import current_version
@@ -86,6 +88,7 @@ class RunContext:
     code_version: str
     started_ns: int
     force: bool
+    policy: InputPolicy = field(default_factory=InputPolicy)  # what may be read (pipeline.ingest.policy)
 
     def segments(self) -> Segments:
         return Segments(self.output, self.previous)
@@ -143,8 +146,13 @@ def chunk(members: Sequence[Member], target: int) -> list[list[Member]]:
 
 
 def plan_run(raw: Path, output: Path, paths: Sequence[Path], catalogue: Catalogue, rules_version: str,
-             *, chunk_size: int, force: bool = False) -> RunPlan:
-    """Hash what changed, key every report and chunk, and mark the chunks already stored."""
+             *, chunk_size: int, force: bool = False, policy: InputPolicy | None = None) -> RunPlan:
+    """Hash what changed, key every report and chunk, and mark the chunks already stored.
+
+    A file the input policy refuses (a link out of raw, a pipe, a name that is
+    not UTF-8) is unreadable here, before a byte of it is read.
+    """
+    policy = policy or InputPolicy()
     started_ns = time.time_ns()
     previous = current_version(output)
     manifest = read_manifest(previous)
@@ -156,8 +164,12 @@ def plan_run(raw: Path, output: Path, paths: Sequence[Path], catalogue: Catalogu
     for path in paths:
         file = path.relative_to(raw).as_posix()
         try:
-            stat = path.stat()
-            sha = (None if force else manifest.trusted_hash(file, stat)) or hash_file(path)
+            check_name(file)
+            stat = stat_report(path, raw, policy)
+            sha = (None if force else manifest.trusted_hash(file, stat)) or hash_report(path, raw, policy)
+        except UnreadableError as exc:
+            unreadable.append(ReadError(shown_name(file), exc.reason))
+            continue
         except OSError as exc:
             unreadable.append(ReadError(file, f"cannot read file: {exc.strerror or exc}"))
             continue
@@ -170,7 +182,7 @@ def plan_run(raw: Path, output: Path, paths: Sequence[Path], catalogue: Catalogu
         key = chunk_key(m.key for m in group)
         subset = {m.file: entries[m.file] for m in group if entries[m.file] != (None, None)}
         jobs.append(ChunkJob(index, key, tuple(group), not force and segments.has(key), subset))
-    context = RunContext(new_run_id(), raw, output, previous, rules_version, code, started_ns, force)
+    context = RunContext(new_run_id(), raw, output, previous, rules_version, code, started_ns, force, policy)
     return RunPlan(context, manifest, tuple(jobs), tuple(unreadable), len(paths))
 
 

@@ -28,6 +28,8 @@ import pyarrow as pa
 
 from pipeline.ingest import reports as ingest
 from pipeline.ingest.catalogue import load_catalogue
+from pipeline.ingest.policy import InputPolicy
+from pipeline.printable import printable
 from pipeline.processes import memory
 from pipeline.records import ReadError
 from pipeline.rules import compiler as rule_files
@@ -46,6 +48,7 @@ from pipeline.storage.texts import TextStore
 from pipeline.storage.versions import StagedOutput, kept_versions
 from pipeline.views.build import write_views_apart
 from pipeline.views.review.pagestore import PageStore
+from pipeline.views.version import stale as views_stale
 
 BATCH_SIZE = 200  # reports per chunk (on average): big enough that a task's cost vanishes
 # Diff rows buffered before a row group is written. A first run's diff is
@@ -89,7 +92,7 @@ class RunSummary:
             f"Output: {self.output / 'facts'} and {self.output / 'documents'}"
             f" ({self.seconds:.1f} s)",
         ]
-        lines += [f"  failed {e.file}: {e.reason}" for e in self.failed + self.crashed]
+        lines += [f"  failed {printable(e.file)}: {printable(e.reason)}" for e in self.failed + self.crashed]
         return "\n".join(lines)
 
 
@@ -207,7 +210,7 @@ class RunWriter:
         diffstore.clear(context.output)
         self._segments.collect(kept_versions(context.output))
         texts.collect()
-        if self._extracted or self.gone or not (context.output / "review" / "index.html").exists():
+        if views_stale(context.output):  # whatever this run did: a killed run may have left them behind
             write_views_apart(context.output)
         # after the review linked the pages it shows; a skipped review's stay linked
         PageStore(context.output).collect()
@@ -245,17 +248,20 @@ class RunWriter:
 
 
 def run(
-    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE, force: bool = False
+    raw: Path, output: Path, rules_dir: Path, *, batch_size: int = BATCH_SIZE, force: bool = False,
+    policy: InputPolicy | None = None,
 ) -> RunSummary:
     """Bring `output` up to date with the reports under `raw` and the rules in `rules_dir`.
 
     Only reports whose content, catalogue entry, rules or code changed are
     extracted (all of them with `force`); reports gone from `raw` lose their facts.
+    `policy` says what may be read (default: regular files under `raw`, pipeline.ingest.policy).
     """
     rules = load_rules(rules_dir)  # before anything is written
     paths, catalogue = discover(raw)
     with OutputLock(output):
-        plan = plan_run(raw, output, paths, catalogue, rules.version, chunk_size=batch_size, force=force)
+        plan = plan_run(raw, output, paths, catalogue, rules.version, chunk_size=batch_size, force=force,
+                        policy=policy)
         with RunWriter(plan) as writer:
             for job in plan.jobs:
                 writer.add(process_chunk(job, plan.context, rules))

@@ -1,5 +1,11 @@
 """The text every fact's offsets index, saved as OUTPUT/text/<doc>.txt.
 
+Any legal report name must give a path the output's file system takes:
+`<doc>.txt` adds four bytes to a name that may already be the 255 bytes a
+file name can have (`'知' * 83 + '.txt'`), and the output folder's own path
+comes before it. Such a name is bounded (`text_file`): a readable prefix of
+the report's file name and a hash of its whole path, at the top of `text/`.
+
 For a PDF, Word or HTML report that text is what the converter produced; for
 a .txt or .md report it is the file as decoded. Texts live once in a
 content-addressed store (`OUTPUT/.state/text/<sha256 of the report>.txt`)
@@ -9,6 +15,7 @@ with the facts (a reader never sees a text from another version).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,9 +26,26 @@ from pipeline.storage.paths import TEXT_STORE
 log = logging.getLogger(__name__)
 
 
+NAME_MAX_BYTES = 255  # the longest file name ext4, XFS, Btrfs, ZFS and APFS take
+TEXT_PATH_MAX_BYTES = 1024  # under text/: leaves most of PATH_MAX (4096) to the output folder's path
+PREFIX_BYTES = 96  # of a bounded name's readable part
+HASH_CHARS = 16
+
+
 def text_file(doc: str) -> str:
-    """The name of a report's text inside a `text/` folder."""
-    return f"{doc}.txt"
+    """The name of a report's text inside a `text/` folder: `<doc>.txt` where that fits, else bounded.
+
+    A bounded name is `<first bytes of the file name>~<16 hex digits>.txt`.
+    It cannot be another report's `<doc>.txt`: a report's name ends in its
+    suffix (`.txt`, `.pdf`...), so the 16 characters before its added `.txt`
+    hold a dot, which no hex digit is.
+    """
+    name = f"{doc}.txt"
+    if len(name.encode("utf-8")) <= TEXT_PATH_MAX_BYTES and \
+            len(name.rsplit("/", 1)[-1].encode("utf-8")) <= NAME_MAX_BYTES:
+        return name
+    prefix = doc.rsplit("/", 1)[-1].encode("utf-8")[:PREFIX_BYTES].decode("utf-8", errors="ignore")
+    return f"{prefix}~{hashlib.sha256(doc.encode('utf-8')).hexdigest()[:HASH_CHARS]}.txt"
 
 
 class TextStore(ContentStore):

@@ -1,7 +1,8 @@
 """The views over a published version: the review site and the DuckDB database.
 
-They are derived from the published Parquet and rebuilt after a run that
-changed something. `write_views_apart` builds them in a process of their own
+They are derived from the published Parquet and rebuilt after a run whose
+published version shows other content than they were built from
+(`pipeline.views.version`), whatever that run did. `write_views_apart` builds them in a process of their own
 (`python -m pipeline.views.build OUTPUT`): the run's process still holds its plan, its entries and a heap shaped
 by thousands of chunk outcomes, and the review reads every fact again, so
 built in place their peaks added up (a 1 GB run's flow process: ~385 MB after
@@ -26,6 +27,7 @@ from pipeline.storage.versions import current_version
 from pipeline.views.duckdb import write_duckdb
 from pipeline.views.review import write_review
 from pipeline.views.review.pagestore import PageStore, page_key
+from pipeline.views.version import published
 
 log = logging.getLogger(__name__)
 STDERR_TAIL = 4000  # characters of a failed child's output repeated in the log
@@ -35,11 +37,14 @@ def write_views(output: Path) -> bool:
     """Build the views in this process; False if one failed (logged with its traceback).
 
     The review links the pages stored for the published reports (`stored_pages`)
-    instead of rendering them.
+    instead of rendering them. Each view records the version it is built from
+    (pipeline.views.version); one that fails keeps its old record, so the next
+    run builds it again.
     """
+    built_from = published(output)
     views: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("review page", lambda: write_review(output, pages=stored_pages(output))),
-        ("DuckDB views", lambda: write_duckdb(output)),
+        ("review page", lambda: write_review(output, pages=stored_pages(output), version=built_from)),
+        ("DuckDB views", lambda: write_duckdb(output, version=built_from)),
     )
     ok = True
     for name, build in views:

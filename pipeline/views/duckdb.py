@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from pipeline.storage.paths import DATABASE_NAME
+from pipeline.views.version import ViewsVersion, database_record, write_record
 
 VIEWS = """
 CREATE VIEW facts AS
@@ -60,15 +61,22 @@ VIEW_NAMES = ("facts", "documents", "facts_with_documents", "metric_by_region_ye
 
 def _literal(path: Path) -> str:
     """A SQL string literal (paths may hold quotes)."""
-    return "'" + str(path).replace("'", "''") + "'"
+    return _text(str(path))
 
 
-def write_duckdb(output: Path, database: Path | None = None) -> Path:
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def write_duckdb(output: Path, database: Path | None = None, version: ViewsVersion | None = None) -> Path:
     """Create (or replace) OUTPUT/facts.duckdb with views over the output's Parquet.
 
     Raises FileNotFoundError when the output has no facts or documents yet.
     The file is built aside and renamed into place, so an open reader keeps
-    the old one and a new reader gets a complete one.
+    the old one and a new reader gets a complete one. `version` is what the
+    views are built from: the view `output_version` holds it, and so does
+    OUTPUT/facts.duckdb.version.json once the database is in place
+    (pipeline.views.version).
     """
     import duckdb  # here: every process that imports the pipeline (each worker) would pay ~27 MB for it
 
@@ -81,11 +89,16 @@ def write_duckdb(output: Path, database: Path | None = None) -> Path:
     sql = VIEWS.format(
         facts=_literal(root / "facts" / "*.parquet"), documents=_literal(root / "documents" / "*.parquet")
     )
+    if version is not None:
+        sql += (f"\nCREATE VIEW output_version AS SELECT {_text(version.version)} AS version,"
+                f" {_text(version.content)} AS content;\n")
     try:
         with duckdb.connect(str(staging)) as connection:
             connection.execute(sql)
             connection.execute("CHECKPOINT")
         os.replace(staging, target)
+        if version is not None and database is None:
+            write_record(database_record(output), version)
     finally:
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)

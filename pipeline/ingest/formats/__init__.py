@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.ingest.formats.errors import CorruptError, EncryptedError, FormatError, NoTextError
+from pipeline.ingest.formats.errors import CorruptError, EncryptedError, FormatError, NoTextError, TooLargeError
 
 FORMATS: frozenset[str] = frozenset({".pdf", ".docx", ".html", ".htm"})
 
@@ -54,7 +54,8 @@ def tidy(text: str) -> str:
 def to_text(path: Path, data: bytes) -> str:
     """The plain text of a .pdf/.docx/.html/.htm report (`data` are its bytes).
 
-    Raises a `FormatError` (`NoTextError`, `EncryptedError`, `CorruptError`)
+    Raises a `FormatError` (`NoTextError`, `EncryptedError`, `CorruptError`,
+    `TooLargeError` for what would inflate past a limit: `inflation`)
     naming `path` with a `reason`; ValueError for a suffix not in FORMATS.
     """
     read = _reader(path.suffix.lower())
@@ -69,4 +70,5 @@ def to_text(path: Path, data: bytes) -> str:
     return text
 
 
-__all__ = ["FORMATS", "CorruptError", "EncryptedError", "FormatError", "NoTextError", "tidy", "to_text"]
+__all__ = ["FORMATS", "CorruptError", "EncryptedError", "FormatError", "NoTextError", "TooLargeError", "tidy",
+           "to_text"]

@@ -23,3 +23,7 @@ class EncryptedError(FormatError):
 
 class CorruptError(FormatError):
     """The bytes are not a valid file of the format its suffix claims."""
+
+
+class TooLargeError(FormatError):
+    """The file would inflate past a limit on what is parsed (pipeline.ingest.formats.inflation)."""

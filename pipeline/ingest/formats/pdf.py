@@ -8,14 +8,16 @@ generated line break, and is compiled (a 72-page Chinese report reads in
 layout analysis split table rows into column blocks (`金华市 12345` then,
 much later, `12.5`); pypdf put every table cell on a line of its own.
 
-From PDFium's lines and character boxes this module decides what a text file
-would have said: a wide gap inside a line separates table cells (a tab),
+From PDFium's lines, baselines, font sizes and loose character boxes (the
+PDF's own metrics, never the outlines of a font found on this machine: `_box`)
+this module decides what a text file would have said: a wide gap inside a line separates table cells (a tab),
 lines of one paragraph are joined, a paragraph break is a blank line (a
 vertical gap, a first-line indent or a short previous line), a line in a
 clearly larger font is a `#` heading, and bare page numbers are dropped.
 """
 from __future__ import annotations
 
+import ctypes
 import re
 import statistics
 import threading
@@ -25,12 +27,15 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from pipeline.ingest.formats.errors import CorruptError, EncryptedError, NoTextError
+from pipeline.ingest.formats.inflation import check_pdf
 
 TAB_GAP_EM = 0.8  # a gap this many font sizes wide inside a line separates table cells
 WORD_GAP_EM = 1.5  # ... but between two Latin letters (justified English stretches spaces)
 PARAGRAPH_GAP_EM = 0.8  # extra vertical space (beyond the line's height) that ends a paragraph
 INDENT_EM = 1.2  # a line starting this much right of the one above opens a paragraph
-SHORT_LINE_EM = 2.0  # a line ending this much left of its column's text edge ends its paragraph
+SHORT_LINE_EM = 2.0  # a line ending at least this much left of its column's text edge ends its paragraph
+EM_ASCENT, EM_DESCENT = 0.8, 0.2  # of the font size, above and below the baseline: the em box
+EDGE_TOLERANCE = 0.01  # points: measures from different characters that are equal on paper
 FRAME_WINDOW = 8  # lines either side that tell a line's column margins
 HEADING_RATIO = 1.25  # font size over the body's that makes a short line a heading
 HEADING_MAX_CHARS = 60
@@ -63,7 +68,8 @@ class Line:
 
 
 def pdf_text(data: bytes) -> str:
-    """The text of a PDF's text layer; raises EncryptedError, CorruptError or NoTextError."""
+    """The text of a PDF's text layer; raises EncryptedError, CorruptError, NoTextError or TooLargeError."""
+    check_pdf(data)  # before PDFium inflates its streams
     with _PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
@@ -134,7 +140,13 @@ def _characters(codes: list[int]) -> list[str]:
 
 
 def _line(textpage: pdfium.PdfTextPage, chars: list[str], start: int, end: int, page: int) -> Line | None:
-    """Build one line from chars[start:end]; runs of spaces across a wide gap become a tab."""
+    """Build one line from chars[start:end]; runs of spaces across a wide gap become a tab.
+
+    Every measure comes from the PDF itself, never from a font of this
+    machine: horizontal extents from loose boxes (the glyph's origin and
+    advance width, which the PDF's width tables give), the vertical extent
+    from the first character's baseline and font size (`_em_box`).
+    """
     while start < end and chars[start] in _WHITESPACE:
         start += 1
     while end > start and chars[end - 1] in _WHITESPACE:
@@ -152,25 +164,45 @@ def _line(textpage: pdfium.PdfTextPage, chars: list[str], start: int, end: int, 
         j = i
         while chars[j] in _WHITESPACE:
             j += 1  # the line ends on a non-space, so this stops inside it
-        gap = textpage.get_charbox(j)[0] - textpage.get_charbox(i - 1)[2]
+        gap = _box(textpage, j)[0] - _box(textpage, i - 1)[2]
         words = chars[i - 1].isascii() and chars[i - 1].isalpha() and chars[j].isascii() and chars[j].isalpha()
         out.append("\t" if gap > (WORD_GAP_EM if words else TAB_GAP_EM) * size else " ")
         i = j
-    first, last = textpage.get_charbox(start), textpage.get_charbox(end - 1)
+    first, last = _box(textpage, start), _box(textpage, end - 1)
     word = start
     while word + 1 < end and _WORD_CHARS.match(chars[word]) and _WORD_CHARS.match(chars[word + 1]):
         word += 1
-    font = textpage.get_charbox(start, loose=True)  # ascent to descent: the same for every glyph
+    top, bottom = _em_box(textpage, start, size)
     return Line(
         page=page,
         text="".join(out),
         left=first[0],
         right=last[2],
-        top=font[3],
-        bottom=font[1],
+        top=top,
+        bottom=bottom,
         size=size,
-        lead=textpage.get_charbox(word)[2] - first[0],
+        lead=_box(textpage, word)[2] - first[0],
     )
+
+
+def _box(textpage: pdfium.PdfTextPage, index: int) -> tuple[float, float, float, float]:
+    """A character's loose box (left, bottom, right, top): origin to origin plus advance width.
+
+    The tight box is the outline of whatever font PDFium found on this
+    machine for a font the PDF does not embed (`一` was 1.3 points high on
+    one machine, 0.01 on another), so nothing here is measured from it.
+    """
+    left, bottom, right, top = textpage.get_charbox(index, loose=True)
+    return left, bottom, right, top
+
+
+def _em_box(textpage: pdfium.PdfTextPage, index: int, size: float) -> tuple[float, float]:
+    """(top, bottom) of a character's em box: from its baseline, EM_ASCENT and EM_DESCENT of its font size."""
+    x, y = ctypes.c_double(), ctypes.c_double()
+    if not pdfium_c.FPDFText_GetCharOrigin(textpage.raw, index, x, y):
+        _, bottom, _, top = _box(textpage, index)
+        return top, bottom
+    return y.value + EM_ASCENT * size, y.value - EM_DESCENT * size
 
 
 def assemble(lines: list[Line]) -> str:
@@ -256,7 +288,7 @@ def _continues(
 
 def _ends_short(previous: Line, line: Line, edge: float, em: float) -> bool:
     """The line above stops well before its column's edge, and not because the next word did not fit."""
-    if previous.right >= edge - SHORT_LINE_EM * em:
+    if previous.right > edge - SHORT_LINE_EM * em + EDGE_TOLERANCE:
         return False
     wrapped = previous.right + line.lead > edge and previous.text[-1] not in _SENTENCE_END
     return not wrapped

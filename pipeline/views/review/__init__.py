@@ -43,6 +43,7 @@ from pipeline.views.review.data import (
     text_path,
 )
 from pipeline.views.review.pages import PageStatus, index_page
+from pipeline.views.version import REVIEW_RECORD, ViewsVersion
 
 FACT_CHUNK = 50_000
 ASSETS = (pages.STYLESHEET, pages.INDEX_SCRIPT, pages.REPORT_SCRIPT)
@@ -51,7 +52,8 @@ CLEAN = PageStatus(text=True, mismatched=0)  # the status of every stored page
 memory.lean_arrow_pool()
 
 
-def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | None = None) -> Path:
+def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | None = None,
+                 version: ViewsVersion | None = None) -> Path:
     """Write OUTPUT/review from OUTPUT/facts and OUTPUT/documents; returns the index path.
 
     Report texts come from OUTPUT/text/<doc>.txt when saved there, else from
@@ -60,7 +62,8 @@ def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | 
     counts it. `pages` maps a report's `doc` to where its clean page is
     stored (pipeline.views.review.pagestore): a stored page is hard-linked, not
     rendered, and a clean page rendered here is stored there for the next
-    review. Raises FileNotFoundError when the output has no facts yet.
+    review. `version` is recorded as `review/version.json` (pipeline.views.version).
+    Raises FileNotFoundError when the output has no facts yet.
     """
     corpus = load(output)
     staging = output / f".{REVIEW_DIR}-{uuid.uuid4().hex[:12]}.tmp"
@@ -79,6 +82,8 @@ def write_review(output: Path, texts: Texts = None, pages: Mapping[str, Path] | 
             datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
         (staging / "index.html").write_text(index, encoding="utf-8")
+        if version is not None:  # inside the folder swapped in: never a record without its review
+            (staging / REVIEW_RECORD).write_text(version.to_json(), encoding="utf-8")
         _swap(staging, output / REVIEW_DIR)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.storage.paths import DOCUMENTS_DIR, FACTS_DIR, TEXT_DIR
+from pipeline.storage.texts import text_file
 from pipeline.views.review.charts import Tally
 
 # Shown in the index's facts table; categorical ones travel as dictionary indices.
@@ -230,14 +231,15 @@ def page_name(doc_id: str) -> str:
 
 
 def text_path(output: Path, doc: str) -> Path:
-    """Where a run saves the text a report's facts index: OUTPUT/text/<doc>.txt."""
-    return output / TEXT_DIR / f"{doc}.txt"
+    """Where a run saves the text a report's facts index: OUTPUT/text/<doc>.txt, or a bounded name
+    for a name too long for that (pipeline.storage.texts.text_file)."""
+    return output / TEXT_DIR / text_file(doc)
 
 
 def saved_text_source(doc: str) -> str:
     """How a page names a saved text: relative to the output folder, so a page is the same
     whichever way the output's path was spelled (and a page rendered in a chunk equals the review's)."""
-    return f"{TEXT_DIR}/{doc}.txt"
+    return f"{TEXT_DIR}/{text_file(doc)}"
 
 
 def report_text(output: Path, doc: str, texts: Texts) -> ReportText:
