@@ -15,6 +15,7 @@ import regex
 from pipeline.records import Dimension, FactType, Figure
 from pipeline.rules.patterns import UserPattern, alternation
 from pipeline.rules.word_rules import CueKind, Cues, Reach
+from pipeline.text.normalise import PINYIN_GLOSS
 from pipeline.text.segment import EndWords
 
 _TYPES = {CueKind.CHANGE: FactType.CHANGE, CueKind.SHARE: FactType.SHARE, CueKind.TARGET: FactType.TARGET}
@@ -73,7 +74,7 @@ class TypeCues:
 
         `in_target_sentence` is `target_sentence` of the figure's sentence.
         """
-        prefix = text[clause_from:fig.start]
+        prefix = PINYIN_GLOSS.sub("", text[clause_from:fig.start])  # 同比增長(zhǎng)22.33%
         bare_prefix = self.transparent.strip(prefix)
         if previous is not None:
             prev_fig, prev_kind = previous

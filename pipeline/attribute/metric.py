@@ -18,12 +18,12 @@ import regex
 from pipeline.records import Dimension
 from pipeline.rules.patterns import CombinedPattern, alternation
 from pipeline.rules.word_rules import Metrics
+from pipeline.text.normalise import PINYIN_GLOSS
 from pipeline.text.segment import EndWords
 from pipeline.text.words import Memo, Words
 
 _QUOTES = regex.compile(r"[“”\"《》]")
 # Pinyin a converter inserted after characters (计(jì)算机), and asides in brackets (2024年为第3位).
-_PINYIN = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
 _ASIDE = regex.compile(r"[（(][^（）()\n]{0,30}[）)]")
 # A figure in brackets after a name in a list (江苏(3.6万件)、广东(…): the names before it.
 _LISTED = regex.compile(r"(?:[、和及与]?[^、和及与，,。；;：:∶()（）\s]{1,24})+[（(]\s*$")
@@ -129,7 +129,7 @@ class MetricReader:
             noun = self._noun_after(m[1])
             if noun:
                 return noun
-        prefix = _ASIDE.sub("", _PINYIN.sub("", _QUOTES.sub("", prefix)))
+        prefix = _ASIDE.sub("", PINYIN_GLOSS.sub("", _QUOTES.sub("", prefix)))
         listed = _LISTED.search(prefix)
         if listed is not None:  # 依次为江苏(3.6万件)、广东(…): what the list gives, named before it
             prefix = prefix[:listed.start()]

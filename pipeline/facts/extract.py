@@ -144,7 +144,7 @@ def _extract_window(text: str, base: int, context: _Context,
     regions = rules.regions.index(norm, context.scope, [f.start for f in figures], context.opening)
     context.opening = regions.sections[-1][1]
     where = _Where(text, base, context.doc, context.doc_id, rules)
-    facts = [_table_fact(t, where, regions, view) for t in tables]
+    facts = [_table_fact(_in_plan(t, context.plan_year), where, regions, view) for t in tables]
     attached = _attribute(norm, figures, regions, context, years)
     groups = _respectively_groups(norm, attached, rules.metrics.respectively)
     metrics = pair_respectively(groups, [a.metric for a in attached])
@@ -233,6 +233,15 @@ class _Where:
     doc: str
     doc_id: str
     rules: Rules
+
+
+def _in_plan(t: TableFigure, plan_year: int | None) -> TableFigure:
+    """In a plan, a table's cells of the plan's end year are targets (2015年 | 2020年: the base, the goal)."""
+    if plan_year is not None and t.type == FactType.LEVEL and t.period == str(plan_year):
+        return replace(t, type=FactType.TARGET)
+    if plan_year is not None and t.type == FactType.TARGET and t.period is None:
+        return replace(t, period=str(plan_year))
+    return t
 
 
 def _norm_pos(view: TextView, raw_pos: int) -> int:

@@ -21,7 +21,7 @@ from pipeline.figures.finder import FigureFinder
 from pipeline.records import Dimension, FactType, Figure, Qualifier
 from pipeline.rules.patterns import alternation
 from pipeline.rules.word_rules import Tables
-from pipeline.text.normalise import is_table_line
+from pipeline.text.normalise import PINYIN_GLOSS, is_table_line
 
 _CELL_NUMBER = regex.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?%?")
 _BRACKET = regex.compile(r"[（(]\s*([^（()）]{1,12}?)\s*[）)]\s*$")
@@ -111,7 +111,6 @@ _LINES = regex.compile(r"(?m)^.*$")  # every line, blank ones too
 _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label line, not one cell
 _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
 # Pinyin a converter inserted after characters (創(chuàng)新): dropped before a line is split at spaces.
-_PINYIN = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
 _SPACED_MIN_ROWS = 3
 
 
@@ -146,7 +145,7 @@ def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
 
 def _split_spaced(line: str, base: int) -> list[Cell]:
     """A line's cells, split at runs of spaces, pinyin glosses left out (same offsets)."""
-    clean = _PINYIN.sub(lambda m: "\0" * len(m[0]), line)  # keep offsets: glosses become NULs
+    clean = PINYIN_GLOSS.sub(lambda m: "\0" * len(m[0]), line)  # keep offsets: glosses become NULs
     cells = []
     for m in regex.finditer(r"[^\s]+", clean):
         text = m[0].replace("\0", "")

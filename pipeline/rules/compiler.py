@@ -135,7 +135,9 @@ def load_rules(rules_dir: Path) -> Rules:
         periods=PeriodReader(periods, range_joiners),
         eras=tuple((region, PeriodReader(periods, range_joiners, era.offset)) for era in periods.eras
                    for region in _era_regions(region_reader, era)),
-        plans=PlanTitles(periods.words["plan_title"], range_joiners),
+        plans=PlanTitles(periods.words["plan_title"], range_joiners,
+                         tuple((w, p.year) for p in periods.rules if p.kind == PeriodKind.PLAN and p.year
+                               for w in p.words)),
         words=words,
         examples=tuple(every),
     )

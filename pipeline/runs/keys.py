@@ -12,12 +12,12 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from pipeline.storage.parquet import DOCUMENT_SCHEMA, FACT_SCHEMA
+from pipeline.storage.paths import stamped_id
 
 KEY_FORMAT = "1"  # bump to invalidate every key (a change in what keys mean)
 # What makes facts: the language stages and the rule compiler (folders of
@@ -65,4 +65,4 @@ def chunk_key(report_keys: Iterable[str]) -> str:
 
 def new_run_id() -> str:
     """Sortable and unique: UTC time, then a random suffix."""
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
+    return stamped_id()

@@ -8,7 +8,6 @@ history use it; `TableWriter` streams big outputs with bounded memory.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline.processes import memory
 from pipeline.records import Document, Fact
+from pipeline.storage.paths import temporary
 
 memory.lean_arrow_pool()  # before the first table: freed buffers go back to the system
 
@@ -277,7 +277,7 @@ class DocumentWriter(TableWriter):
 def write_file(path: Path, table: pa.Table, schema: pa.Schema, rules_version: str,
                dictionary_columns: Iterable[str] = ()) -> Path:
     """Write `table` as one Parquet file, atomically: a reader sees no file or the whole file."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    temp = temporary(path)
     try:
         pq.write_table(
             table.cast(with_rules_version(schema, rules_version)),

@@ -16,6 +16,8 @@
 """
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 VERSIONS_DIR = ".versions"
@@ -40,3 +42,13 @@ DIFFS_STAGE = "diffs"  # under STATE_DIR (pipeline.runs.staged_diffs)
 LOCK_NAME = ".lock"
 REVIEW_DIR = "review"
 DATABASE_NAME = "facts.duckdb"
+
+
+def stamped_id() -> str:
+    """A sortable, unique name for a run or a version: UTC time, then a random suffix."""
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
+
+
+def temporary(path: Path) -> Path:
+    """A hidden name beside `path` to write it under before an atomic rename."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")

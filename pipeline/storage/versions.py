@@ -20,17 +20,17 @@ version id or by their content's key, so a name never stands for two contents.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
 import pyarrow as pa
 
+from pipeline.storage.contentstore import link_or_copy
 from pipeline.storage.parquet import (
     BATCH_ROWS,
     COMPRESSION,
@@ -62,6 +62,8 @@ from pipeline.storage.paths import (
     RUNS_DIR,
     VERSIONS_DIR,
     WRITING_MARK,
+    stamped_id,
+    temporary,
 )
 
 # Folders readers open through `output/<name>`; a version may lack the history ones.
@@ -80,8 +82,7 @@ class StagedOutput:
     def __init__(self, output: Path, rules_version: str, version: str | None = None) -> None:
         self.output = output
         self.rules_version = rules_version
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        self.version = version or f"{stamp}-{uuid.uuid4().hex[:8]}"
+        self.version = version or stamped_id()
         self.root = output / VERSIONS_DIR / self.version
         self.facts_dir = self.root / FACTS_DIR
         self.documents_dir = self.root / DOCUMENTS_DIR
@@ -129,12 +130,8 @@ class StagedOutput:
         system without hard links gets a copy.
         """
         target = self.folder(name) / (filename or source.name)
-        try:
-            os.link(source, target)
-        except FileExistsError:
-            pass  # the same content under the same content-addressed name
-        except OSError:
-            shutil.copyfile(source, target)
+        with contextlib.suppress(FileExistsError):  # the same content under the same content-addressed name
+            link_or_copy(source, target)
         return target
 
     def commit(self) -> Path:
@@ -248,8 +245,7 @@ def _ensure_link(output: Path, name: str) -> Path | None:
         return None
     moved: Path | None = None
     if path.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        moved = output / VERSIONS_DIR / f"legacy-{stamp}-{uuid.uuid4().hex[:8]}" / name
+        moved = output / VERSIONS_DIR / f"legacy-{stamped_id()}" / name
         moved.parent.mkdir()
         os.rename(path, moved)
     _replace_link(path, target)
@@ -258,7 +254,7 @@ def _ensure_link(output: Path, name: str) -> Path | None:
 
 def _replace_link(path: Path, target: str) -> None:
     """Atomically make `path` a symlink to `target` (relative, so the folder can move)."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temp = temporary(path)
     os.symlink(target, temp)
     try:
         os.replace(temp, path)

@@ -102,6 +102,10 @@ def _char_pairs() -> tuple[frozenset[str], dict[str, str]]:
 
 _FEW = 24  # up to this many distinct characters to fold, str.replace beats str.translate
 
+# Pinyin a converter inserted after characters (增長(zhǎng), 創(chuàng )新): stages that read words
+# around a figure leave it out; the mention keeps it where it falls inside (the fact model says so).
+PINYIN_GLOSS = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
+
 
 def fold_chars(text: str) -> str:
     """Character-for-character normal form (same length as the input).

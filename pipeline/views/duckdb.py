@@ -9,10 +9,9 @@ folder, not the database's); after moving the output folder, write it again.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
-from pipeline.storage.paths import DATABASE_NAME
+from pipeline.storage.paths import DATABASE_NAME, temporary
 from pipeline.views.version import ViewsVersion, database_record, write_record
 
 VIEWS = """
@@ -85,7 +84,7 @@ def write_duckdb(output: Path, database: Path | None = None, version: ViewsVersi
         if not (root / name).is_dir():
             raise FileNotFoundError(f"{root / name}: no Parquet dataset here (run the pipeline first)")
     target = database if database is not None else root / DATABASE_NAME
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    staging = temporary(target)
     sql = VIEWS.format(
         facts=_literal(root / "facts" / "*.parquet"), documents=_literal(root / "documents" / "*.parquet")
     )

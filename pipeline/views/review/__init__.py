@@ -117,7 +117,7 @@ def _store(page: Path, target: Path) -> None:
     """Keep a clean page rendered here in the page store too, so the next review links it."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(page, target)
+        link_or_copy(page, target)
     except OSError:
         pass  # stored meanwhile (same key, same page), or no hard links here: rendered next time
 
