@@ -75,6 +75,25 @@ class RegionReader:
         self._total_rows, self._residual_rows = tuple(total_rows), tuple(residual_rows)
         self._unseen: tuple[UserPattern, ...] = (*rules.datelines, *rules.bylines)
         self._signals = self._signal_words((*rules.issuers, *rules.plurals))
+        self._scope_patterns = tuple((pattern, self._named(name, pattern.rule_id))
+                                     for pattern, name in rules.scope_patterns)
+        self._own_nation = tuple((frozenset(words), tuple(self._named(n, "own_nation") for n in names))
+                                 for words, names in rules.own_nation)
+
+    def _named(self, name: str, rule_id: str) -> Region:
+        region = self.gazetteer.resolve(name)
+        if region is None:
+            raise ValueError(f"rule {rule_id!r}: region {name!r} is unknown")
+        return region
+
+    def own_nation(self, word: str, scope: Region | None) -> Region | None:
+        """我国 in a report about Taiwan or Hong Kong is that report's region, not the nation."""
+        if scope is None:
+            return None
+        for words, regions in self._own_nation:
+            if word in words and any(self.gazetteer.within(scope, r) for r in regions):
+                return scope
+        return None
 
     def _signal_words(self, signals: tuple[Signal, ...]) -> tuple[regex.Pattern[str] | None, dict[str, Region]]:
         """One pattern for every issuer and plural word, and the region each word says."""
@@ -143,6 +162,8 @@ class RegionReader:
         pattern, regions = self._signals
         if pattern is not None:
             found.extend((m.start(), regions[m[0]]) for m in pattern.finditer(source))
+        for scope_pattern, region in self._scope_patterns:  # 93年…: a year of Taiwan's calendar
+            found.extend((m.start(), region) for m in scope_pattern.finditer(source))
         return sorted(found, key=lambda s: s.start if isinstance(s, RegionMention) else s[0])
 
     def index(self, text: str, scope: Region | None, needed: list[int] | None = None,
@@ -275,6 +296,9 @@ class RegionReader:
                         (wider.kind == "scope_word" or wider.region.level > 0):
                     m = wider
                 if m.kind == "scope_word":
+                    own = self.own_nation(m.surface, idx.scope_at(0))
+                    if own is not None:
+                        return own
                     local = idx.last_before(sentence[0], m.start)
                     if local is not None and local.kind != "scope_word" and local.region.level >= 2:
                         return self.gazetteer.scope_word(m.surface, local.region) or m.region

@@ -35,6 +35,8 @@ _KINDS = {  # kind -> (required keys, optional keys)
     "byline": (frozenset({"pattern"}), frozenset()),
     "plural": (frozenset({"words", "region"}), frozenset()),
     "cluster_joiner": (frozenset({"words"}), frozenset()),
+    "scope_pattern": (frozenset({"pattern", "region"}), frozenset()),
+    "own_nation": (frozenset({"words", "regions"}), frozenset()),
 }
 WORD_KINDS = frozenset({"name_before", "list_mark", "field_after", "comparison", "cluster_joiner"})
 ZONE_OF = frozenset({"province", "city"})
@@ -104,6 +106,8 @@ class RegionRules:
     countries: tuple[str, ...] | None = None  # ISO codes left out of the country list; None: no countries
     issuers: tuple[Signal, ...] = ()  # bodies whose release is about their region (国家统计局 -> 全国)
     plurals: tuple[Signal, ...] = ()  # the units of a region (各省 -> 全国): a title naming them is about it
+    scope_patterns: tuple[tuple[UserPattern, str], ...] = ()  # (a pattern, the region a document naming it is about)
+    own_nation: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (words, regions): 我国 in a Taiwan report
     datelines: tuple[UserPattern, ...] = ()  # where a story was filed (新华社北京10月9日电): no region
     bylines: tuple[UserPattern, ...] = ()  # reporters and sources (记者操秀英): no region
 
@@ -165,6 +169,9 @@ def read_regions(path: Path) -> tuple[list[RawRule], RegionRules]:
         target = choice(r, "target", TARGETS)
         target_suffixes.append((target, text(r, "suffix")))
     full_names = tuple((text(r, "suffix"), text(r, "parent_suffix")) for r in by_kind["full_name"])
+    scope_patterns = tuple((UserPattern(r.id, compile_pattern(r, text(r, "pattern"))), text(r, "region"))
+                           for r in by_kind["scope_pattern"])
+    own_nation = tuple((str_list(r, "words"), str_list(r, "regions")) for r in by_kind["own_nation"])
     return rules, RegionRules(named, aliases, tuple(stops), tuple(scopes), suffixes, full_names,
                               tuple(target_suffixes), WordLists.of(rules, WORD_KINDS), tuple(zones), countries,
-                              issuers, plurals, datelines, bylines)
+                              issuers, plurals, scope_patterns, own_nation, datelines, bylines)
