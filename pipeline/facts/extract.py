@@ -254,7 +254,9 @@ def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextV
     rules = where.rules
     at = regions.scope_at(_norm_pos(view, t.figure.start))
     region, row_is_place = rules.regions.table_row_region(t.label, at)
-    metric = t.column_metric if row_is_place else t.metric
+    metric = t.metric
+    if row_is_place:  # rows are places: the column, read with what the caption counts
+        metric = (t.caption or "") + (t.column_metric or "") or None
     fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
                 text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,

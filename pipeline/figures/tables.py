@@ -27,6 +27,9 @@ _CELL_NUMBER = regex.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?%?")
 _BRACKET = regex.compile(r"[（(]\s*([^（()）]{1,12}?)\s*[）)]\s*$")
 _YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年?")
 _CAPTION_YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年")
+_CAPTION_YEAR_MONTH = regex.compile(r"(?:1[89]|20)\d{2}\s*年(?:\s*\d{1,2}\s*月份?)?(?:度)?")
+# A caption's numbering and the words that only say it is a table (附表1.1.1-1, 状况表).
+_CAPTION_NOISE = regex.compile(r"^(?:附?表[\d.\-一二三四五六七八九十]*\s*)|(?:状况|情况|统计|分布)?表$|\s+")
 _SEPARATOR = regex.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -49,6 +52,7 @@ class TableFigure:
     span: tuple[int, int]  # the whole table, raw offsets
     label: str = ""  # the row header (地区 rows name the region: 杭州市, 全省, 其他)
     column_metric: str | None = None  # the column header without unit or year, for rows that are places
+    caption: str | None = None  # what the table's caption says it counts (国内发明专利授权状况表 -> …授权)
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,23 @@ class TableReader:
         found = _CAPTION_YEAR.findall(text, start, before)
         return found[-1] if found else None
 
+    def caption_topic(self, text: str, before: int) -> str | None:
+        """What a caption right above a table counts: the line without its numbering, years,
+        unit and the word for a table (2011年11月份国内发明专利授权状况表 -> 国内发明专利授权)."""
+        end = text.rfind("\n", 0, max(0, before))
+        if end <= 0:
+            return None
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].strip()
+        for _ in range(3):  # skip blank lines between caption and table
+            if line:
+                break
+            end, start = start - 1, text.rfind("\n", 0, max(0, start - 1)) + 1
+            line = text[start:end].strip() if end > 0 else ""
+        line = self._unit_caption.sub("", line)
+        line = _CAPTION_NOISE.sub("", _CAPTION_YEAR_MONTH.sub("", line).strip())
+        return line if 2 <= len(line) <= 24 else None
+
     def find(self, text: str) -> list[TableFigure]:
         """Figures of every table in `text` (offsets into `text`)."""
         out: list[TableFigure] = []
@@ -285,6 +306,7 @@ class TableReader:
                 continue  # no header rows, or no data: a layout artefact, not a table
             caption = self.caption_unit(text, rows[0][0].start)
             caption_year = self.caption_year(text, rows[0][0].start)
+            topic = self.caption_topic(text, rows[0][0].start)
             width = max(len(r) for r in rows)
             headers = [" ".join(r[i].text for r in rows[:first_data] if i < len(r) and r[i].text)
                        for i in range(width)]
@@ -307,7 +329,7 @@ class TableReader:
                         else self._unit_cell(cell, label, headers[i])
                     if fig is not None:
                         out.append(TableFigure(fig[0], fig[1], fig[2] or caption_year, fig[3], row_text, span, label,
-                                               _YEAR.sub("", _BRACKET.sub("", headers[i])).strip() or None))
+                                               _YEAR.sub("", _BRACKET.sub("", headers[i])).strip() or None, topic))
         return out
 
     def _is_data_row(self, row: list[Cell]) -> bool:
