@@ -6,7 +6,8 @@ code changed are extracted, one task per chunk of ~BATCH_SIZE reports (a task
 run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
 scale); unchanged chunks are linked without a task.
 
-    python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
+    python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N]
+                    [--dask ADDRESS | --prefect-processes]
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
@@ -48,7 +49,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from pipeline.processes import workers as chunk_workers
@@ -176,13 +177,18 @@ def _outcomes(plan: RunPlan, rules: Rules, in_flight: int) -> Iterator[ChunkOutc
             yield futures.pop(job.index).result()
 
 
-def task_runner(workers: int | None = None, dask: str | None = None) -> TaskRunner:
+def task_runner(workers: int | None = None, dask: str | None = None, prefect_processes: bool = False) -> TaskRunner:
     """Where extraction tasks run: local processes by default, a Dask cluster on request.
 
     `dask` is a scheduler address (`tcp://host:8786`) or `local` for a cluster
     of local processes. Workers on other machines need a Prefect server
     (PREFECT_API_URL) and the raw and output folders on storage they all see.
+    `prefect_processes` runs the tasks in Prefect's ProcessPoolTaskRunner,
+    each extracting in its own process: the alternative to the flow's worker
+    pool that the benchmark measures (docs/drafts/issue-16.md).
     """
+    if prefect_processes:
+        return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 1)
     if dask:
         from prefect_dask import DaskTaskRunner  # only needed for clusters
 
@@ -200,13 +206,13 @@ def _run(args: argparse.Namespace) -> int:
     # so a typo in a rule file or a busy output is reported at once.
     pipeline_run.load_rules(Path(args.rules))
     OutputLock(Path(args.output)).check()
-    runner = task_runner(args.workers, args.dask)
+    runner = task_runner(args.workers, args.dask, args.prefect_processes)
     remote = args.dask not in (None, "local")
     in_flight = IN_FLIGHT_PER_WORKER * (args.workers or (REMOTE_WORKERS if remote else os.cpu_count()) or 1)
     with shared_server():  # one server for the flow and its workers, not one each
         summary = extract_reports.with_options(task_runner=runner)(
             raw=args.raw, output=args.output, rules=args.rules, full=args.full,
-            processes=None if args.dask else args.workers or 0, in_flight=in_flight)
+            processes=None if args.dask or args.prefect_processes else args.workers or 0, in_flight=in_flight)
     print(summary.report())
     return 1 if summary.crashed else 0  # unreadable reports are data; a crash is a bug
 

@@ -16,7 +16,8 @@ from pipeline.ingest.catalogue import CatalogueError
 from pipeline.rules.load import RuleError, load_rules
 from pipeline.storage.lock import OutputBusyError
 
-USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
+USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N]
+                      [--dask ADDRESS | --prefect-processes]
        python flows.py check [--rules DIR]
        python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]"""
 COMMANDS = ("check", "evaluate")
@@ -37,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--dask", metavar="ADDRESS",
                      help="run extraction on a Dask cluster: a scheduler address (tcp://host:8786), "
                           "or 'local' to start a local cluster")
+    top.add_argument("--prefect-processes", action="store_true",
+                     help="run chunk tasks in Prefect's ProcessPoolTaskRunner instead of the flow's own worker"
+                          " processes (measured against them; docs/drafts/issue-16.md)")
     commands = top.add_subparsers(dest="command", title="other commands")
     check = commands.add_parser("check", help="validate the rule files; touch nothing")
     check.add_argument("--rules", default="rules", help="rules folder (default: rules)")
