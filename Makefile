@@ -5,8 +5,6 @@ STAMP := $(VENV)/.installed-stamp
 
 # The ephemeral Prefect server needs more than the default startup time on 2 cores.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
-# Offline, the server's telemetry only logs DNS errors.
-export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: run test
 

@@ -14,6 +14,11 @@ The server runs as Prefect's own temporary one does (uvicorn over
 `prefect.server.api.server:create_app`, UI and background services off), but
 is started here: importing Prefect's launcher imports the whole server
 application into the flow process, ~80 MB it never uses.
+
+The server never outlives the process that started it: a normal end, an
+exception or a SIGTERM stops it in `shared_server`, and if that process is
+killed outright (SIGKILL, the OOM killer) the kernel kills the server too
+(Linux's parent-death signal, set by `LAUNCHER` before uvicorn starts).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,10 +45,39 @@ from prefect.settings import (
 )
 
 API_URL = "PREFECT_API_URL"
+ANALYTICS = "PREFECT_SERVER_ANALYTICS_ENABLED"
 DRAIN_SECONDS = 10.0
 STOP_SECONDS = 5.0
 STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start (port taken)
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+# Runs uvicorn with its arguments after asking the kernel to SIGKILL this
+# process when the thread that started it ends (prctl PR_SET_PDEATHSIG, kept
+# across exec; elsewhere than Linux there is no prctl and nothing is asked).
+# A parent that died before the request was made is noticed by its pid.
+LAUNCHER = """
+import ctypes, os, runpy, signal, sys
+parent = int(sys.argv[1])
+prctl = getattr(ctypes.CDLL(None), "prctl", None)
+if prctl is not None:
+    prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        sys.exit(1)
+sys.argv = ["uvicorn", *sys.argv[2:]]
+runpy.run_module("uvicorn", run_name="__main__", alter_sys=True)
+"""
+
+
+def telemetry_off_by_default(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Turn the server's telemetry off for the servers this process starts, unless the user chose.
+
+    A choice is PREFECT_SERVER_ANALYTICS_ENABLED in the environment, a Prefect
+    profile, prefect.toml or .env: whatever Prefect's settings count as set.
+    True if it was turned off here.
+    """
+    if "analytics_enabled" in get_current_settings().server.model_fields_set:
+        return False
+    environ[ANALYTICS] = "false"
+    return True
 
 
 def configured_api_url() -> str | None:
@@ -81,7 +115,7 @@ def start_server(timeout: float) -> tuple[subprocess.Popen[bytes], str]:
         url = f"http://127.0.0.1:{port}/api"
         get_logger().info("Starting temporary server on %s", url.removesuffix("/api"))
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
+            [sys.executable, "-c", LAUNCHER, str(os.getpid()), "--app-dir", str(Path(prefect.__file__).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"],
             env=env,

@@ -2,7 +2,7 @@
 
     python -m bench.run [--mb 20] [--seed 0] [--work DIR] [--extract-mb 5]
                         [--no-overhead | --overhead-rounds N] [--one-report]
-                        [--json output/bench.json]
+                        [--flow-option OPTION ...] [--json output/bench.json]
 
 Steps, each printed as it finishes:
 
@@ -38,6 +38,8 @@ MB is 10^6 bytes of UTF-8 report text. The corpus size is also read from
 BENCH_MB, so `make bench BENCH_MB=150` runs over ~10,000 reports.
 `--one-report --mb 50 --extract-mb 0 --no-overhead` puts the same kind of
 text into one 50 MB report instead (the size policy in pipeline/ingest.py).
+`--flow-option=--prefect-processes` adds that option to every flow run (cold,
+rerun, one-worker): Prefect's ProcessPoolTaskRunner instead of the worker pool.
 """
 from __future__ import annotations
 
@@ -255,7 +257,8 @@ def run_plain(raw: Path, output: Path, log: Path) -> Run:
     return run_process([sys.executable, "-c", PLAIN_RUN, str(raw), str(output)], log)
 
 
-def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int) -> list[tuple[Run, Run]]:
+def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int,
+                   flow_options: tuple[str, ...] = ()) -> list[tuple[Run, Run]]:
     """`rounds` pairs of (one-worker flow, plain run), each cold; odd rounds run the plain one first."""
     pairs = []
     for round_ in range(1, rounds + 1):
@@ -264,7 +267,7 @@ def overhead_pairs(raw: Path, work: Path, rounds: int, reports: int) -> list[tup
             out = work / ("out-one-worker" if kind == "flow" else "out-plain")
             shutil.rmtree(out, ignore_errors=True)
             if kind == "flow":
-                runs[kind] = run_flow(raw, out, work / "flow-one-worker.log", "--workers", "1")
+                runs[kind] = run_flow(raw, out, work / "flow-one-worker.log", "--workers", "1", *flow_options)
                 name = "flow --workers 1"
             else:
                 runs[kind] = run_plain(raw, out, work / "plain.log")
@@ -345,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overhead-rounds", type=int, default=1,
                         help="pairs of runs for the overhead, alternating which goes first (default 1)")
     parser.add_argument("--one-report", action="store_true", help="the whole corpus as one report")
+    parser.add_argument("--flow-option", action="append", default=[], metavar="OPTION",
+                        help="an option added to every flow run (repeatable), e.g. --flow-option=--prefect-processes")
     parser.add_argument("--json", type=Path, default=ROOT / "output" / "bench.json")
     args = parser.parse_args(argv)
 
@@ -366,11 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     for folder in outs.values():
         if folder.exists():
             shutil.rmtree(folder)
-    cold = run_flow(raw, outs["out"], args.work / "flow-cold.log")
+    options = tuple(args.flow_option)
+    cold = run_flow(raw, outs["out"], args.work / "flow-cold.log", *options)
     print(_describe("flow, cold", cold, info.files), flush=True)
-    noop = run_flow(raw, outs["out"], args.work / "flow-noop.log")
+    noop = run_flow(raw, outs["out"], args.work / "flow-noop.log", *options)
     print(_describe("flow, rerun with nothing changed", noop, info.files), flush=True)
-    pairs = [] if args.no_overhead else overhead_pairs(raw, args.work, max(args.overhead_rounds, 1), info.files)
+    pairs = [] if args.no_overhead else overhead_pairs(raw, args.work, max(args.overhead_rounds, 1), info.files,
+                                                           options)
     runs = [cold, noop, *(run for pair in pairs for run in pair)]
     for run in runs:
         if run.returncode != 0:

@@ -15,12 +15,13 @@ from pathlib import Path
 from pipeline import evaluate as grading
 from pipeline.ingest.catalogue import CatalogueError
 from pipeline.ingest.policy import OUTSIDE_OPTION
+from pipeline.processes.watchdog import DEFAULT_MEMORY_MIB
 from pipeline.rules.compiler import load_rules, unknown_files
 from pipeline.rules.files import RuleError
 from pipeline.storage.lock import OutputBusyError
 
-USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N | --dask ADDRESS]
-                      [--allow-outside-links]
+USAGE = """python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N]
+                      [--worker-memory MIB] [--dask ADDRESS | --prefect-processes] [--allow-outside-links]
        python flows.py check [--rules DIR]
        python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]"""
 COMMANDS = ("check", "evaluate")
@@ -44,6 +45,13 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--dask", metavar="ADDRESS",
                      help="run extraction on a Dask cluster: a scheduler address (tcp://host:8786), "
                           "or 'local' to start a local cluster")
+    top.add_argument("--worker-memory", type=_memory_mib, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                     help="resident memory limit of each worker process in MiB, 0 for none (default"
+                          f" {DEFAULT_MEMORY_MIB}): a worker past it is killed, and the report that did it"
+                          " is found and listed in errors")
+    top.add_argument("--prefect-processes", action="store_true",
+                     help="run chunk tasks in Prefect's ProcessPoolTaskRunner instead of the flow's own worker"
+                          " processes (measured against them; docs/drafts/issue-16.md)")
     commands = top.add_subparsers(dest="command", title="other commands")
     check = commands.add_parser("check", help="validate the rule files; touch nothing")
     check.add_argument("--rules", default="rules", help="rules folder (default: rules)")
@@ -68,6 +76,17 @@ def _at_least_one(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _memory_mib(text: str) -> int:
+    """A memory limit in MiB: a whole number, 0 for none."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {value}")
     return value
 
 

@@ -19,7 +19,7 @@ from output_snapshot import table
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = textwrap.dedent("""
-    import sys
+    import os, subprocess, sys
     from pathlib import Path
     import flows
     from prefect_server import shared_server
@@ -34,8 +34,22 @@ SCRIPT = textwrap.dedent("""
             handle.write(unit)
         print("=== rule edit")
         assert flows.main(args[:-1] + ["1"]) == 0  # --workers 1: still a worker process, never this one
+        # what a user sees of the runs' artifacts, with Prefect's own command line
+        prefect = [sys.executable, "-c", "from prefect.cli import app; app()"]
+        env = dict(os.environ, COLUMNS="250")
+        for command in (["artifact", "ls"], ["artifact", "inspect", "ip-figures-run-summary"]):
+            done = subprocess.run(prefect + command, env=env, capture_output=True, text=True, check=True)
+            print("=== " + " ".join(command) + chr(10) + done.stdout)
+        from prefect.artifacts import Artifact
+        print("=== latest changes" + chr(10) + Artifact.get("ip-figures-changes").data)
     assert "jieba" not in sys.modules, "the flow's own process extracted"
 """)
+
+def user_environment() -> dict[str, str]:
+    """This environment without the telemetry switches a user may not have set (importing flows.py
+    in this process sets them: a child must show what flows.py does on its own)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK")}
+
 
 NEW_UNIT = "\n  - id: unit.count.horse\n    written: [匹]\n    dimension: count\n"
 
@@ -45,16 +59,31 @@ def test_flow_runs_incrementally(tmp_path: Path) -> None:
     (raw / "100_horses.txt").write_text("2023年，金华市新增马匹120匹。\n", encoding="utf-8")
     rules = Path(shutil.copytree(ROOT / "rules", tmp_path / "rules"))
     out = tmp_path / "out"
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"),
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env = dict(user_environment(), PREFECT_HOME=str(tmp_path / "prefect"),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(raw), str(out), str(rules), NEW_UNIT],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     logs = proc.stdout + proc.stderr
     assert logs.count("Starting temporary server") == 1, logs[-3000:]  # not one per worker process
     assert "Error logging to API" not in logs
+    # a healthy run logs no error or warning: none about the data, and none of Prefect's own
+    # (flows.py turns telemetry off itself, which offline logged an ERROR on every run)
+    noisy = [line for line in logs.splitlines() if "| ERROR" in line or "| WARNING" in line or "Traceback" in line]
+    assert noisy == [], "\n".join(noisy)
 
-    _, noop, edit = proc.stdout.split("=== ")
+    assert "chunks 1/1, reports 6/6 (100.0%), " in logs  # progress, at least for the last chunk
+
+    _, noop, edit, listed, summaries, changes = proc.stdout.split("=== ")
+    # the artifacts, under stable keys: each run added one of each, so the summary has a history of three
+    for key in ("ip-figures-run-summary", "ip-figures-changes", "ip-figures-errors", "ip-figures-review-site"):
+        assert f"│ {key} " in listed, listed
+    assert summaries.count("'key': 'ip-figures-run-summary'") == 3, summaries
+    latest = summaries.split("'data': ")[1]
+    assert '"seen": 6, "extracted": 6, "unchanged": 0, "failed": 0' in latest and '"added": 1,' in latest
+    assert "| unit.count.horse | 1 | 0 | 0 |" in changes, changes
+    assert "| added | 100\\_horses.txt |  | 120匹 = 120 匹 | unit.count.horse |" in changes, changes
+    assert "## The full diff" in changes
     assert "6 reports seen, 0 extracted, 6 unchanged" in noop and "Changes: none" in noop
     assert "6 extracted" in edit and "unit.count.horse +1" in edit
     runs = table(out, "runs")

@@ -96,7 +96,7 @@ class FakeTask:
     pending: set[int] = field(default_factory=set)
     most: int = 0
 
-    def submit(self, index: int, job: ChunkJob, context: RunContext, rules: Any) -> FakeFuture:
+    def submit(self, index: int, job: ChunkJob, context: RunContext, rules: Any, in_pool: bool) -> FakeFuture:
         self.pending.add(index)
         self.most = max(self.most, len(self.pending))
         return FakeFuture(f"built {index}", self.pending, index)
@@ -111,7 +111,37 @@ def test_chunks_are_submitted_a_few_at_a_time_and_collected_in_order(monkeypatch
     context = RunContext("run", Path("raw"), Path("out"), None, "rv", "cv", 0, False)
     plan = RunPlan(context, None, jobs, (), 0)  # type: ignore[arg-type]  # the manifest is not read
 
-    outcomes = list(flows._outcomes(plan, rules=None, in_flight=3))  # type: ignore[arg-type]
+    outcomes = list(flows._outcomes(plan, rules=None, in_flight=3, in_pool=True))  # type: ignore[arg-type]
 
     assert outcomes == [f"linked {i}" if i in stored else f"built {i}" for i in range(9)]
     assert task.most == 3 and not task.pending
+
+
+TELEMETRY = ("import os, flows; print(os.environ.get('PREFECT_SERVER_ANALYTICS_ENABLED'), "
+             "os.environ.get('DO_NOT_TRACK'))")
+
+
+def _telemetry_after_import(tmp_path: Path, **environ: str) -> str:
+    """What importing flows.py leaves in the environment the temporary server and the workers inherit."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), **environ)
+    done = subprocess.run([sys.executable, "-c", TELEMETRY], cwd=Path(__file__).resolve().parent.parent, env=env,
+                          capture_output=True, text=True, check=True, timeout=120)
+    return done.stdout.strip()
+
+
+def test_telemetry_is_off_unless_the_user_chose(tmp_path: Path) -> None:
+    assert _telemetry_after_import(tmp_path) == "false 1"  # nobody chose: off, server and client
+    assert _telemetry_after_import(tmp_path, PREFECT_SERVER_ANALYTICS_ENABLED="true") == "true None"
+    assert _telemetry_after_import(tmp_path, DO_NOT_TRACK="0") == "false 0"
+
+
+def test_a_profile_setting_of_telemetry_is_the_users_choice(tmp_path: Path) -> None:
+    """Set in a Prefect profile, not the environment: flows.py leaves it for the server to read."""
+    (tmp_path / "prefect").mkdir()
+    (tmp_path / "prefect" / "profiles.toml").write_text(
+        'active = "mine"\n[profiles.mine]\nPREFECT_SERVER_ANALYTICS_ENABLED = "true"\n', encoding="utf-8")
+    assert _telemetry_after_import(tmp_path) == "None 1"

@@ -130,3 +130,30 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_worker_extracting_when_its_parent_dies_exits_within_a_second(tmp_path: Path) -> None:
+    """Not only between chunks: one in the middle of a long report stops too (no work for nobody)."""
+    from test_isolation import big_report
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "big.txt").write_text(big_report(10.0), encoding="utf-8")  # ~15 s of work
+    script = ("import os, sys, threading, time; from pathlib import Path; from pipeline.rules.compiler import load_rules; "
+              "from pipeline.processes.workers import ChunkWorkers; from pipeline.runs.run import discover; "
+              "from pipeline.runs.plan import plan_run; rules = load_rules(Path('rules')); raw = Path(sys.argv[1]); "
+              "paths, catalogue = discover(raw); "
+              "plan = plan_run(raw, Path(sys.argv[2]), paths, catalogue, rules.version, chunk_size=10); "
+              "pool = ChunkWorkers(1, rules, memory_mib=None); "
+              "threading.Thread(target=pool.run, args=(plan.jobs[0], plan.context), daemon=True).start(); "
+              "time.sleep(3); print(pool.pids()[0], flush=True); os._exit(0)")
+    parent = subprocess.Popen([sys.executable, "-c", script, str(raw), str(tmp_path / "out")], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())  # not read to its end: the worker holds the pipe too
+    assert parent.wait(60) == 0
+    for _ in range(50):
+        if not _alive(pid):
+            break
+        __import__("time").sleep(0.1)
+    assert not _alive(pid)

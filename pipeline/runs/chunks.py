@@ -80,6 +80,12 @@ def _old_facts(segments: Segments, members: Sequence[Member]) -> tuple[dict[str,
     return facts, documents
 
 
+def carried(job: ChunkJob, context: RunContext, segments: Segments) -> set[str]:
+    """The members whose facts come from their previous segment; the others are read and extracted."""
+    return {m.file for m in job.members if not context.force and not m.changed and m.previous is not None
+            and segments.has(m.previous.segment)}
+
+
 def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> ChunkOutcome:
     """Link or build one chunk's segment; `rules` may be None for a stored chunk."""
     segments = context.segments()
@@ -87,8 +93,7 @@ def process_chunk(job: ChunkJob, context: RunContext, rules: Rules | None) -> Ch
         return _stored_chunk(job, context, segments)
     if rules is None:
         raise ValueError("a chunk to extract needs the rules")
-    carry = {m.file for m in job.members if not context.force and not m.changed and m.previous is not None
-             and segments.has(m.previous.segment)}
+    carry = carried(job, context, segments)
     old_facts, old_documents = _old_facts(segments, job.members)
     facts: list[pa.Table] = []
     rows: list[pa.Table] = []
