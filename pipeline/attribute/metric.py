@@ -130,11 +130,13 @@ class MetricReader:
             if noun:
                 return noun
         prefix = _ASIDE.sub("", PINYIN_GLOSS.sub("", _QUOTES.sub("", prefix)))
-        listed = _LISTED.search(prefix)
+        listed = _LISTED.search(prefix) if prefix.rstrip().endswith(("(", "（")) else None
         if listed is not None:  # 依次为江苏(3.6万件)、广东(…): what the list gives, named before it
             prefix = prefix[:listed.start()]
-        head = self._head.sub("", strip_regions(self._head.sub("", prefix)))
-        head = self._head.sub("", head)
+        head = self._head.sub("", prefix)
+        placeless = strip_regions(head)
+        if placeless != head:  # (a second pass only where places were cut: each pass is time-limited)
+            head = self._head.sub("", placeless)
         if self._share_lead and head.startswith(self._share_lead) and previous:  # 占全国总量的3.67%
             cut = self._tail_cut.search(head)
             return previous + self._tail.strip(head[: cut.start()] if cut else head)

@@ -21,6 +21,7 @@ import regex
 from pipeline.attribute.gazetteer import NATION_CODE, WORD_CONTEXT, Gazetteer, Region, RegionMention
 from pipeline.rules.patterns import UserPattern, alternation
 from pipeline.rules.region_rules import RegionRules, Signal
+from pipeline.text.words import Memo
 
 _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：:]\s*\S")
 # Places inside titles, quotes and brackets name things (《东阳市…》, “绍兴酒”,
@@ -74,6 +75,7 @@ class RegionReader:
         self._entity_words = entity_words
         self._total_rows, self._residual_rows = tuple(total_rows), tuple(residual_rows)
         self._unseen: tuple[UserPattern, ...] = (*rules.datelines, *rules.bylines)
+        self._stripped = Memo()  # strip_places, a pure function of its text
         self._signals = self._signal_words((*rules.issuers, *rules.plurals))
         self._scope_patterns = tuple((pattern, self._named(name, pattern.rule_id))
                                      for pattern, name in rules.scope_patterns)
@@ -115,6 +117,10 @@ class RegionReader:
 
     def strip_places(self, text: str) -> str:
         """`text` without the places it opens with (浙江省杭州市专利… -> 专利…): a metric's head."""
+        stripped: str = self._stripped.get(text, self._strip_places)
+        return stripped
+
+    def _strip_places(self, text: str) -> str:
         while True:
             found = self.gazetteer.find(text[:12])
             if not found or found[0].start != 0 or found[0].kind == "scope_word":

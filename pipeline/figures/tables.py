@@ -116,31 +116,35 @@ _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label
 _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
 # Pinyin a converter inserted after characters (創(chuàng)新): dropped before a line is split at spaces.
 _SPACED_MIN_ROWS = 3
+# A line of a space-separated table: short, several tokens, one a number after a space.
+_SPACED_CANDIDATE = regex.compile(r"(?m)^[^\S\n]*(?=[^\n]{0,80}$)\S+[^\S\n]+[^\n]*?(?<=\s)[-−+]?\d[\d.,%]*(?:[^\S\n]|$)")
+_TOKEN = regex.compile(r"\S+")
 
 
 def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
     """Tables whose columns are separated by spaces (排序 城市 效用值 / 1 广东 59.49): runs of at
     least three lines that split into the same number (3 or more) of cells, numbers among them,
     with the line above as the header when it splits into as many cells."""
-    rows: list[tuple[list[Cell], bool]] = []  # (cells, has a number)
-    for m in _LINES.finditer(text):
-        line = m[0]
-        if not line.strip() or "\t" in line or "|" in line:
-            rows.append(([], False))
-            continue
-        cells = _split_spaced(line, m.start())
-        rows.append((cells, any(_is_number(c) for c in cells)))
+    if not _SPACED_CANDIDATE.search(text):
+        return []  # no line has a number standing between spaces (most reports)
+    lines = [(m.start(), m[0]) for m in _LINES.finditer(text)]
+    rows: list[list[Cell]] = []  # the cells of candidate lines, [] for every other line
+    for start, line in lines:
+        candidate = line.strip() and "\t" not in line and "|" not in line and _SPACED_CANDIDATE.match(line)
+        cells = _split_spaced(line, start) if candidate else []
+        rows.append(cells if any(_is_number(c) for c in cells) else [])
     blocks: list[list[list[Cell]]] = []
     i = 0
     while i < len(rows):
-        cells = rows[i][0]
+        cells = rows[i]
         j = i
-        while j < len(rows) and rows[j][1] and len(rows[j][0]) == len(cells) >= 3:
+        while j < len(rows) and rows[j] and len(rows[j]) == len(cells) >= 3:
             j += 1
         if j - i >= _SPACED_MIN_ROWS:
-            header = next((rows[k][0] for k in range(i - 1, max(-1, i - 3), -1) if rows[k][0]), [])
+            header = next((_split_spaced(lines[k][1], lines[k][0]) for k in range(i - 1, max(-1, i - 3), -1)
+                           if lines[k][1].strip()), [])
             if len(header) == len(cells) and not any(_is_number(c) for c in header):
-                blocks.append([header, *(rows[k][0] for k in range(i, j))])
+                blocks.append([header, *rows[i:j]])
             i = j
         else:
             i += 1
@@ -151,7 +155,7 @@ def _split_spaced(line: str, base: int) -> list[Cell]:
     """A line's cells, split at runs of spaces, pinyin glosses left out (same offsets)."""
     clean = PINYIN_GLOSS.sub(lambda m: "\0" * len(m[0]), line)  # keep offsets: glosses become NULs
     cells = []
-    for m in regex.finditer(r"[^\s]+", clean):
+    for m in _TOKEN.finditer(clean):
         text = m[0].replace("\0", "")
         if text:
             cells.append(Cell(base + m.start(), base + m.end(), text))
