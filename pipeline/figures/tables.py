@@ -117,7 +117,8 @@ _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator be
 # Pinyin a converter inserted after characters (創(chuàng)新): dropped before a line is split at spaces.
 _SPACED_MIN_ROWS = 3
 # A line of a space-separated table: short, several tokens, one a number after a space.
-_SPACED_CANDIDATE = regex.compile(r"(?m)^[^\S\n]*(?=[^\n]{0,80}$)\S+[^\S\n]+[^\n]*?(?<=\s)[-−+]?\d[\d.,%]*(?:[^\S\n]|$)")
+_SPACED_CANDIDATE = regex.compile(
+    r"(?m)^[^\S\n]*(?=[^\n]{0,80}$)\S+[^\S\n]+[^\n]*?(?<=\s)[-−+]?\d[\d.,%]*(?:[^\S\n]|$)")
 _TOKEN = regex.compile(r"\S+")
 
 
