@@ -7,7 +7,7 @@ run costs ~10 ms and ~19 KB of Prefect database: one task per report does not
 scale); unchanged chunks are linked without a task.
 
     python flows.py [--raw DIR] [--output DIR] [--rules DIR] [--full] [--workers N]
-                    [--dask ADDRESS | --prefect-processes] [--allow-outside-links]
+                    [--worker-memory MIB] [--dask ADDRESS | --prefect-processes] [--allow-outside-links]
     python flows.py check [--rules DIR]
     python flows.py evaluate --gold FILE.jsonl [--gold ...] [--output DIR] [--errors N]
 
@@ -19,6 +19,12 @@ threads and holds Prefect's objects, and a chunk ran ~10 % slower there than
 in a worker (README, "Benchmark"). With no PREFECT_API_URL, one temporary server starts
 for the run (`prefect_server`). `deploy.py` serves the flow on a schedule
 (see README, "Deployment").
+
+While chunks run the flow logs how far it is (`pipeline.runs.progress`); a
+chunk whose worker died is retried once, its reports apart
+(`pipeline.processes.isolation`); a finished run leaves its summary, changes,
+errors and a link to its review site as artifacts (`pipeline.runs.artifacts`).
+Telemetry is off unless the user turned it on.
 """
 from __future__ import annotations
 
