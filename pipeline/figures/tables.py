@@ -18,6 +18,7 @@ from itertools import pairwise
 import regex
 
 from pipeline.figures.finder import FigureFinder
+from pipeline.figures.numbers import DIGITS, SMALL_UNITS
 from pipeline.records import Dimension, FactType, Figure, Qualifier
 from pipeline.rules.patterns import alternation
 from pipeline.rules.word_rules import Tables
@@ -28,8 +29,7 @@ _BRACKET = regex.compile(r"[（(]\s*([^（()）]{1,12}?)\s*[）)]\s*$")
 _YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年?")
 _CAPTION_YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年")
 _CAPTION_YEAR_MONTH = regex.compile(r"(?:1[89]|20)\d{2}\s*年(?:\s*\d{1,2}\s*月份?)?(?:度)?")
-# A caption's numbering and the words that only say it is a table (附表1.1.1-1, 状况表).
-_CAPTION_NOISE = regex.compile(r"^(?:附?表[\d.\-一二三四五六七八九十]*\s*)|(?:状况|情况|统计|分布)?表$|\s+")
+
 _SEPARATOR = regex.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -116,6 +116,7 @@ _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label
 _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
 # Pinyin a converter inserted after characters (創(chuàng)新): dropped before a line is split at spaces.
 _SPACED_MIN_ROWS = 3
+_NUMBERING = "".join(DIGITS) + "".join(SMALL_UNITS)  # numerals a caption is numbered with (表三)
 # A line of a space-separated table: short, several tokens, one a number after a space.
 _SPACED_CANDIDATE = regex.compile(
     r"(?m)^[^\S\n]*(?=[^\n]{0,80}$)\S+[^\S\n]+[^\n]*?(?<=\s)[-−+]?\d[\d.,%]*(?:[^\S\n]|$)")
@@ -245,6 +246,10 @@ class TableReader:
         self._rank = tuple(tables.words["rank_column"])
         self._change = tuple(tables.words["change_column"])
         self._share = tuple(tables.words["share_column"])
+        # A caption's numbering and the words that only say it is a table (附表1.1.1-1, 状况表).
+        label = alternation(tables.words["caption_label"]) or "(?!)"
+        end = alternation(tables.words["caption_end"]) or "(?!)"
+        self._caption_noise = regex.compile(rf"^(?:(?:{label})[\d.\-{_NUMBERING}]*\s*)|(?:{end})$|\s+")
         self._unit_caption = regex.compile(
             rf"(?:{alternation(tables.words['unit_label']) or '(?!)'})\s*[:：]\s*(?P<unit>[^\s，。,;；)）]{{1,6}})")
         self._row_number = frozenset(tables.words["row_number"])
@@ -299,7 +304,7 @@ class TableReader:
             end, start = start - 1, text.rfind("\n", 0, max(0, start - 1)) + 1
             line = text[start:end].strip() if end > 0 else ""
         line = self._unit_caption.sub("", line)
-        line = _CAPTION_NOISE.sub("", _CAPTION_YEAR_MONTH.sub("", line).strip())
+        line = self._caption_noise.sub("", _CAPTION_YEAR_MONTH.sub("", line).strip())
         return line if 2 <= len(line) <= 24 else None
 
     def find(self, text: str) -> list[TableFigure]:

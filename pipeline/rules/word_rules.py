@@ -208,7 +208,8 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
 
 
 TABLE_WORD_KINDS = frozenset({"target_column", "level_column", "rank_column", "change_column", "share_column",
-                              "row_number", "total_row", "residual_row", "per_prefix", "unit_label"})
+                              "row_number", "total_row", "residual_row", "per_prefix", "unit_label",
+                              "caption_label", "caption_end"})
 
 
 @dataclass(frozen=True)
