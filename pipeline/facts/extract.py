@@ -148,7 +148,7 @@ def _extract_window(text: str, base: int, context: _Context,
     attached = _attribute(norm, figures, regions, context, years)
     groups = _respectively_groups(norm, attached, rules.metrics.respectively)
     metrics = pair_respectively(groups, [a.metric for a in attached])
-    facts.extend(_fact(view, where, replace(a, metric=metric)) for a, metric in zip(attached, metrics))
+    facts.extend(_fact(view, where, a, metric) for a, metric in zip(attached, metrics))
     return sorted(facts, key=lambda f: (f.start, f.end))
 
 
@@ -265,13 +265,14 @@ def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextV
                 period=t.period, sentence=t.row_text, rule=fig.rule, rules_version=rules.version)
 
 
-def _fact(view: TextView, where: _Where, a: Attributed) -> Fact:
+def _fact(view: TextView, where: _Where, a: Attributed, metric: str | None) -> Fact:
+    """The fact of an attributed figure; `metric` as 分别 lists paired it (a.metric otherwise)."""
     fig, rules = a.figure, where.rules
     start, end = view.raw_span(fig.start, fig.end)
     value = -abs(fig.value) if a.kind.sign < 0 else fig.value
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + start, end=where.base + end,
                 text=where.raw[start:end], value=value, unit=fig.unit, dimension=fig.dimension,
-                qualifier=fig.qualifier, type=a.kind.type, metric=a.metric, metric_id=rules.metrics.metric_id(a.metric),
+                qualifier=fig.qualifier, type=a.kind.type, metric=metric, metric_id=rules.metrics.metric_id(metric),
                 region=a.region.full_name if a.region else None, region_code=a.region.output_code if a.region else None,
                 period=a.period, sentence=view.text[a.sentence[0]:a.sentence[1]].strip(), rule=fig.rule,
                 rules_version=rules.version)
