@@ -68,26 +68,25 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _at_least_one(text: str) -> int:
-    """A count of processes: a whole number from 1 up (argparse reports the message)."""
+def _whole_number(text: str, minimum: int, unit: str, floor: str) -> int:
+    """A whole number of at least `minimum`, else argparse's error with the reason."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        raise argparse.ArgumentTypeError(f"not a whole number{unit}: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {floor}, not {value}")
     return value
+
+
+def _at_least_one(text: str) -> int:
+    """A count of processes: a whole number from 1 up (argparse reports the message)."""
+    return _whole_number(text, 1, "", "at least 1")
 
 
 def _memory_mib(text: str) -> int:
     """A memory limit in MiB: a whole number, 0 for none."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {value}")
-    return value
+    return _whole_number(text, 0, " of MiB", "0 (no limit) or more")
 
 
 def check(rules_dir: Path) -> int:
