@@ -121,6 +121,13 @@ def test_tab_table_with_per_capita_unit(rules: Rules) -> None:
     assert facts("编号\t指标\n1\t专利（件/万人）\t3.2\n2\t商标（件/万人）\t4\n", rules)[0].metric == "每万人专利"
 
 
+def test_a_table_naming_no_year_takes_its_sections_year_else_the_titles(rules: Rules) -> None:
+    table = "| 地区 | 有效发明专利（件） |\n|---|---|\n| 杭州市 | 122800 |\n"
+    assert [f.period for f in facts(table, rules, title="2022年浙江省知识产权发展报告")] == ["2022"]
+    assert [f.period for f in facts("2021年各市专利情况如下。\n" + table, rules, title="浙江省报告")] == ["2021"]
+    assert [f.period for f in facts(table, rules, title="浙江省知识产权发展报告")] == [None]
+
+
 def test_relative_years_use_the_publication_date(rules: Rules) -> None:
     out = facts("去年，全市完成知识产权质押融资金额284亿元。今年以来新增商标1.2万件。", rules)
     assert [f.period for f in out] == ["2023", "2024"]
@@ -130,6 +137,8 @@ def test_relative_years_use_the_publication_date(rules: Rules) -> None:
 def test_plan_documents_make_targets(rules: Rules) -> None:
     out = facts("红木家具质量检验项目覆盖率达到92%以上。", rules, title="某市知识产权强县建设工作方案（2022-2025年）")
     assert (out[0].type, out[0].period, out[0].qualifier) == ("target", "2025", "lower_bound")
+    achieved = facts("2015年全市专利申请79963件。到2020年专利申请达到12万件。", rules, title="某市知识产权“十三五”规划")
+    assert [(f.type, f.period) for f in achieved] == [("level", "2015"), ("target", "2020")]
 
 
 def test_table_rows_name_their_region(rules: Rules) -> None:

@@ -21,6 +21,7 @@ from pipeline.text.words import Memo
 # A year as written (the date grammar, like the numerals, stays in code).
 YEAR = regex.compile(r"(?<!\d)((?:1[89]|20)\d{2})\s*年")
 Expression = tuple[int, str, str | None]  # (end offset, kind, year or word)
+_DATED = ("year", PeriodKind.RELATIVE)  # the kinds a comparison word before them makes a baseline
 _ERA_YEAR = regex.compile(r"(?<![\d.,])(\d{2,3})\s*年(?!代)")  # a year of a calendar with an era (106年)
 
 
@@ -44,28 +45,32 @@ class PeriodReader:
         """(position, kind, year or word) of each time expression in `text`, and
         the span of every match read.
 
-        A year that is the baseline of a comparison (较去年同期增加200家) is not
-        the period of anything, so it is left out.
+        A year that is the baseline of a comparison (较去年同期增加200家,
+        比2014年增长, 較92年增加) is not the period of anything, so it is left out.
         """
         out: list[Expression] = []
         spans: list[tuple[int, int]] = []
+        starts: dict[int, int] = {}  # end offset -> where the expression starts
         for m in self._range_end.finditer(text):
             spans.append(m.span())
             out.append((m.end(), "year", m[1]))
+            starts[m.end()] = m.start()
         ranges = list(spans)
         for m in YEAR.finditer(text):
             spans.append(m.span())
             if not any(s <= m.start() < e for s, e in ranges):
                 out.append((m.end(), "year", m[1]))
+                starts[m.end()] = m.start()
         if self._era is not None:
             for m in _ERA_YEAR.finditer(text):
                 spans.append(m.span())
                 out.append((m.end(), "year", str(int(m[1]) + self._era)))
+                starts[m.end()] = m.start()
         for m in self._pattern.finditer(text):
             spans.append(m.span())
             out.append((m.end(), self._by_word[m[0]][0], m[0]))
-        starts = {pos: pos - len(v or "") for pos, _, v in out}
-        return sorted(e for e in out if e[1] != PeriodKind.RELATIVE or
+            starts[m.end()] = m.start()
+        return sorted(e for e in out if e[1] not in _DATED or
                       not self._baseline.search(text, 0, starts[e[0]])), spans
 
     def _expressions(self, text: str) -> tuple[list[Expression], list[tuple[int, int]]]:
@@ -122,14 +127,10 @@ class PeriodReader:
         decided, year = self._year_of(found, published)
         return year if decided else None
 
-    def resolve(self, text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
-                default_year: int | None = None,
-                sections: list[tuple[int, str | None]] | None = None, document_year: str | None = None) -> str | None:
-        """The period of a figure starting at `fig_start` in the sentence `sentence`.
-
-        With no time expression in its sentence, a figure takes the period the
-        paragraph set earlier (去年9月，…召开。该联盟…首次将6件…).
-        """
+    def stated(self, text: str, fig_start: int, sentence: tuple[int, int],
+               published: date | None) -> tuple[bool, str | None]:
+        """(decided, year) from the time expressions a figure's own sentence, else its
+        paragraph so far, states (去年9月，…召开。该联盟…首次将6件…); (False, None) if none decides."""
         s0, _ = sentence
         prefix = text[s0:fig_start]
         found = self._expressions_before(text[s0:sentence[1]], fig_start - s0)
@@ -140,17 +141,29 @@ class PeriodReader:
             para = text.rfind("\n", 0, s0) + 1
             found = [e for e in self._expressions(text[para:s0])[0]
                      if e[1] in ("year", PeriodKind.RELATIVE, PeriodKind.PRESENT, PeriodKind.PLAN)]
-        if found:
-            decided, year = self._year_of(found, published, from_start)
-            if decided:
-                return year
+        return self._year_of(found, published, from_start) if found else (False, None)
+
+    def resolve(self, text: str, fig_start: int, sentence: tuple[int, int], published: date | None,
+                default_year: int | None = None,
+                sections: list[tuple[int, str | None]] | None = None, document_year: str | None = None) -> str | None:
+        """The period of a figure starting at `fig_start` in the sentence `sentence`: the
+        year its text states, else `default_year` (a plan's targets), else its section's
+        or document's (`year_at`)."""
+        decided, year = self.stated(text, fig_start, sentence, published)
+        if decided:
+            return year
         if default_year:
             return str(default_year)
-        if sections:  # the year the section is about (杭州 2022年“十件事”)
-            i = bisect.bisect_right(sections, fig_start, key=lambda section: section[0]) - 1
-            if i >= 0 and sections[i][1] is not None:
-                return sections[i][1]
-        return document_year
+        return year_at(sections or [], fig_start, document_year)
+
+
+def year_at(sections: list[tuple[int, str | None]], pos: int, document_year: str | None) -> str | None:
+    """The year of a figure with no time expression of its own at `pos`: the one its
+    section is about (杭州 2022年“十件事”), else the document's (its title's)."""
+    i = bisect.bisect_right(sections, pos, key=lambda section: section[0]) - 1
+    if i >= 0 and sections[i][1] is not None:
+        return sections[i][1]
+    return document_year
 
 
 _SECTION_BREAK = regex.compile(r"\n(?=#|[^\n]{2,8}[：:][^\n]{0,32}\n)")

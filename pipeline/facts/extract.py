@@ -17,7 +17,14 @@ from itertools import accumulate
 from pipeline.attribute.fact_type import Kind
 from pipeline.attribute.gazetteer import Region
 from pipeline.attribute.metric import pair_respectively
-from pipeline.attribute.period import PeriodReader, dominant_year, opens_section, section_year_counts, section_years
+from pipeline.attribute.period import (
+    PeriodReader,
+    dominant_year,
+    opens_section,
+    section_year_counts,
+    section_years,
+    year_at,
+)
 from pipeline.attribute.region import SCOPE_CHARS, RegionIndex
 from pipeline.figures.tables import TableFigure
 from pipeline.records import Dimension, Document, Fact, FactType, Figure
@@ -144,8 +151,10 @@ def _extract_window(text: str, base: int, context: _Context,
     regions = rules.regions.index(norm, context.scope, [f.start for f in figures], context.opening)
     context.opening = regions.sections[-1][1]
     where = _Where(text, base, context.doc, context.doc_id, rules)
-    facts = [_table_fact(_in_plan(t, context.plan_year), where, regions, view) for t in tables]
-    attached = _attribute(norm, figures, regions, context, years)
+    title_year = context.periods().title_year(context.title, context.published)  # 去年… -> the year before
+    facts = [_table_fact(_dated(_in_plan(t, context.plan_year), view, years, title_year), where, regions, view)
+             for t in tables]
+    attached = _attribute(norm, figures, regions, context, years, title_year)
     groups = _respectively_groups(norm, attached, rules.metrics.respectively)
     metrics = pair_respectively(groups, [a.metric for a in attached])
     facts.extend(_fact(view, where, a, metric) for a, metric in zip(attached, metrics))
@@ -153,7 +162,7 @@ def _extract_window(text: str, base: int, context: _Context,
 
 
 def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: _Context,
-               years: list[tuple[int, str | None]]) -> list[Attributed]:
+               years: list[tuple[int, str | None]], title_year: str | None) -> list[Attributed]:
     """Type, metric, region and period of every prose figure, in text order."""
     rules = context.rules
     sents = sentences(norm)
@@ -162,7 +171,6 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     in_target, entity_from = False, 0  # what holds for the current sentence
     periods = context.periods()
-    title_year = periods.title_year(context.title, context.published)  # 去年… -> the year before publication
     out: list[Attributed] = []
     for fig in figures:
         sent = sents.span_at(fig.start)
@@ -173,7 +181,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
             in_target = rules.types.target_sentence(norm[sent[0]:sent[1]])
             entity_from = rules.regions.entity_end(norm, sent)
         kind = rules.types.classify(norm, fig, clause_from, (before.figure, before.kind) if before else None,
-                                    context.plan_year, in_target)
+                                    _plan_year(periods, norm, fig, sent, context), in_target)
         metric_from = max(clause_from, before.figure.end if before else 0)
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
@@ -186,6 +194,18 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         if not (fig.dimension == Dimension.DURATION and rules.metrics.is_streak(norm[metric_from:fig.start])):
             referent = metric
     return out
+
+
+def _plan_year(periods: PeriodReader, norm: str, fig: Figure, sent: Span, context: _Context) -> int | None:
+    """The plan's end year, whose targets a plan document's figures are, unless the figure's
+    text dates it before the plan was written (2015年专利申请79963件 in a 2016-2020 plan):
+    what a plan reports as achieved is a level."""
+    plan = context.plan_year
+    if plan is None:
+        return None
+    decided, year = periods.stated(norm, fig.start, sent, context.published)
+    written = min(plan, context.published.year) if context.published else plan
+    return None if decided and year is not None and int(year) < written else plan
 
 
 def _in_spans(pos: int, spans: list[Span], reach: list[int]) -> bool:
@@ -242,6 +262,16 @@ def _in_plan(t: TableFigure, plan_year: int | None) -> TableFigure:
     if plan_year is not None and t.type == FactType.TARGET and t.period is None:
         return replace(t, period=str(plan_year))
     return t
+
+
+def _dated(t: TableFigure, view: TextView, sections: list[tuple[int, str | None]],
+           title_year: str | None) -> TableFigure:
+    """A cell whose table names no period takes the year of its section, else of the
+    document, as a prose figure with no time expression does."""
+    if t.period is not None:
+        return t
+    year = year_at(sections, _norm_pos(view, t.figure.start), title_year)
+    return t if year is None else replace(t, period=year)
 
 
 def _norm_pos(view: TextView, raw_pos: int) -> int:
