@@ -31,6 +31,20 @@ def test_the_field_of_a_comparison_is_not_the_figures_place(rules: Rules) -> Non
     assert region("余杭区专利授权量居全省第3名", rules, "第3名") == "杭州市余杭区"
 
 
+def test_a_country_is_a_place_however_far_before_the_figure(rules: Rules) -> None:
+    text = "外国申请人中，日本为12,419件，年减1.80%；美国是7,475件。"
+    assert region(text, rules, "1.80%", title="智慧局专利统计") == "日本"
+    assert region("全国知识产权行政保护绩效考核连续4年位居第一", rules, "4年", title="浙江省年报") == "浙江省"
+
+
+def test_places_listed_before_respectively_are_read_in_order(rules: Rules) -> None:
+    text = "龙华区、罗湖区和盐田区分别为900家、700家和152家。"
+    scope = rules.regions.gazetteer.resolve("深圳市")
+    places = rules.regions.listed_places(text, 0, text.index("900"), scope)
+    assert [p.full_name for p in places] == ["深圳市龙华区", "深圳市罗湖区", "深圳市盐田区"]
+    assert rules.regions.listed_places("龙华区专利企业分别为900家", 0, 12, scope) == []  # one place is no list
+
+
 def test_one_companys_figures_have_no_region(rules: Rules) -> None:
     assert region("杭州市某某有限公司获得专利授权12件", rules, "12件") is None
 

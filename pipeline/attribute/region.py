@@ -254,6 +254,17 @@ class RegionReader:
                     spans.append((a, b))
         return [m for a, b in spans for m in gaz.find(text[a:b], scope, base=a)]
 
+    def listed_places(self, text: str, start: int, end: int, scope: Region | None) -> list[Region]:
+        """The places of the last list of places in text[start:end] (龙华区、罗湖区和盐田区…
+        分别为900家、700家和152家): figures listed after 分别 take one each, in order."""
+        run: list[RegionMention] = []
+        for m in self.gazetteer.find(text[start:end], scope, base=start):
+            if m.kind == "scope_word":
+                continue
+            joined = bool(run) and text[run[-1].end:m.start].strip() in self._list_marks
+            run = [*run, m] if joined else [m]
+        return [m.region for m in run] if len(run) > 1 else []
+
     def _names_a_field(self, text: str, m: RegionMention) -> bool:
         """Is the place the field of a comparison (居全省第3名, 在全国), not what is spoken of?"""
         return self._comparison.search(text, max(0, m.start - 4), m.start) is not None
@@ -262,9 +273,10 @@ class RegionReader:
         """全省 in 居全省第3名, 居杭州市第一 or 全国首单 names the field of a comparison, not the figure's place."""
         if self._comparison.search(text, max(0, m.start - 4), m.start):
             return True
-        if m.kind != "scope_word" and m.region.level != 0:
+        nation = m.region.code == NATION_CODE  # (a country or a named region is a place like any other)
+        if m.kind != "scope_word" and not nation:
             return False
-        if m.region.level == 0 and (fig_start - m.end > _NATION_REACH or
+        if nation and (fig_start - m.end > _NATION_REACH or
                                     any(ch in "，,；;。" for ch in text[m.end:fig_start])):
             return True  # 全国知识产权行政保护绩效考核连续4年…: the nation names the evaluation
         return bool(self._field_after) and text.startswith(self._field_after, m.end)

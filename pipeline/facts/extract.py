@@ -156,6 +156,7 @@ def _extract_window(text: str, base: int, context: _Context,
              for t in tables]
     attached = _attribute(norm, figures, regions, context, years, title_year)
     groups = _respectively_groups(norm, attached, rules.metrics.respectively)
+    attached = _places_respectively(norm, attached, groups, regions, rules)
     metrics = pair_respectively(groups, [a.metric for a in attached])
     facts.extend(_fact(view, where, a, metric) for a, metric in zip(attached, metrics))
     return sorted(facts, key=lambda f: (f.start, f.end))
@@ -242,6 +243,21 @@ def _respectively_groups(norm: str, attached: list[Attributed],
         groups.append((before[::-1][-len(listed):], listed))
         i += 1
     return groups
+
+
+def _places_respectively(norm: str, attached: list[Attributed], groups: list[tuple[list[int], list[int]]],
+                         regions: RegionIndex, rules: Rules) -> list[Attributed]:
+    """Figures listed after 分别 take, one each, the places listed before them in their
+    sentence when the counts agree (宝安区和南山区，分别有1902家和1892家)."""
+    out = list(attached)
+    for _, listed in groups:
+        first = attached[listed[0]]
+        places = rules.regions.listed_places(norm, first.sentence[0], first.figure.start,
+                                             regions.scope_at(first.figure.start))
+        if len(places) == len(listed):
+            for i, place in zip(listed, places):
+                out[i] = replace(out[i], region=place)
+    return out
 
 
 @dataclass(frozen=True)
