@@ -44,3 +44,18 @@ def test_lexicon_ids_take_the_longest_written_form(rules: Rules) -> None:
     assert rules.metrics.metric_id("全市每万人有效发明专利") == "metric.patent.invention.valid_per_10k"
     assert rules.metrics.metric_id("有效发明专利数量") == "metric.patent.invention.valid"
     assert rules.metrics.metric_id("某种奇怪指标") is None and rules.metrics.metric_id(None) is None
+
+
+def test_a_phrase_naming_nothing_measured_is_vague(rules: Rules) -> None:
+    vague = rules.metrics.is_vague
+    assert vague("和上海依然排") and vague("下滑") and vague("排序") and vague(None)
+    assert not vague("有效发明专利拥有量") and not vague("企业数量")
+
+
+def test_a_vague_rank_takes_the_ranking_its_paragraph_or_title_names(rules: Rules) -> None:
+    text = "全球创新指数显示，瑞士继续蝉联榜首"
+    assert rules.metrics.topic(text, text.index("榜首"), True, None) == "全球创新指数"
+    assert rules.metrics.topic("浙江排第4位", 3, True, "2030年区域创新能力排名") == "区域创新能力排名"
+    text = "商业成熟度：2025年排名第8位"
+    assert rules.metrics.topic(text, text.index("第8位"), True, None) == "商业成熟度"
+    assert rules.metrics.topic("浙江排第4位", 3, False, "2030年区域创新能力排名") is None  # only ranks read titles

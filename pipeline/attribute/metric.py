@@ -31,6 +31,9 @@ _AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
 _STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")  # jieba's tags that end a noun phrase
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
+_CONTENT = ("n", "vn", "nz", "j", "eng")  # jieba's tags of words that can name what is measured...
+_NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
+_LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 知识与技术产出：…
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,49 @@ class MetricReader:
         self._acts = frozenset(w["act"])
         self._ids = {form: m.id for m in rules.lexicon for form in m.written}
         self._lexicon = regex.compile(alternation(self._ids)) if self._ids else None
-        self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id")}
+        self._rank_words = frozenset(w["rank_topic"])
+        ranking = alternation(w["rank_topic"]) or "(?!)"
+        self._ranking = regex.compile(rf"[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
+        self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
+                                                 "vague")}
+
+    def is_vague(self, metric: str | None) -> bool:
+        """Does a metric phrase name nothing measured (仍稳, 和上海依然排, 首次跻身)? It maps
+        to no lexicon id and has no noun of two characters that is not a name or place."""
+        if not metric:
+            return True
+        vague: bool = self._memos["vague"].get(metric, self._vague)
+        return vague
+
+    def _vague(self, metric: str) -> bool:
+        if self.metric_id(metric):
+            return False
+        if metric.strip() in self._rank_words:  # 排序 alone names no ranking
+            return True
+        return not any(len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES)
+                       and not word.isdigit() for word, flag in self.words.tagged(metric))
+
+    def topic(self, text: str, fig_start: int, rank: bool, title: str | None,
+              strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+        """What a figure measures when its clause names nothing: for a rank, the ranking
+        its paragraph names last before it (全球创新指数); the label opening its paragraph
+        (知识与技术产出：…); for a rank, the ranking its document's title names."""
+        para = text.rfind("\n", 0, fig_start) + 1
+        if rank and (found := self._ranking_in(text[para:fig_start], strip_regions)):
+            return found
+        label = _LABEL.match(text, para, fig_start)
+        if label is not None:
+            return label[0]
+        return self._ranking_in(title, strip_regions) if rank and title else None
+
+    def _ranking_in(self, text: str, strip_regions: Callable[[str], str]) -> str | None:
+        """The last ranking `text` names, trimmed of time and places (2025年全球创新指数 ->
+        全球创新指数); a rank word alone (2025年排名) names none."""
+        for m in reversed(list(self._ranking.finditer(text))):
+            head = self._head.sub("", strip_regions(self._head.sub("", m[0])))
+            if head and head not in self._rank_words:
+                return head
+        return None
 
     def is_streak(self, prefix: str) -> bool:
         """连续4年 / 蝉联: a run of years, which measures what follows it."""

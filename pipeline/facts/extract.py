@@ -150,7 +150,7 @@ def _extract_window(text: str, base: int, context: _Context,
         figures = [f for f in figures if not _in_spans(view.to_raw[f.start], table_spans, reach)]
     regions = rules.regions.index(norm, context.scope, [f.start for f in figures], context.opening)
     context.opening = regions.sections[-1][1]
-    where = _Where(text, base, context.doc, context.doc_id, rules)
+    where = _Where(text, base, context.doc, context.doc_id, rules, context.title)
     title_year = context.periods().title_year(context.title, context.published)  # 去年… -> the year before
     facts = [_table_fact(_dated(_in_plan(t, context.plan_year), view, years, title_year), where, regions, view)
              for t in tables]
@@ -186,6 +186,8 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric_from = max(clause_from, before.figure.end if before else 0)
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
+        if rules.metrics.is_vague(metric):  # 仍稳居第1, 年减1.80%: what the sentence or paragraph is about
+            metric = _fallback_metric(norm, fig, referent, context, metric)
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                  sections=years, document_year=title_year)
@@ -195,6 +197,18 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         if not (fig.dimension == Dimension.DURATION and rules.metrics.is_streak(norm[metric_from:fig.start])):
             referent = metric
     return out
+
+
+def _fallback_metric(norm: str, fig: Figure, referent: str | None, context: _Context,
+                     vague: str | None) -> str | None:
+    """The metric of a figure whose clause names nothing measured: a rank ranks by the
+    ranking its paragraph or title names, else by what the figure before it measured;
+    any other figure measures what the figure before it in the sentence did, else what
+    its paragraph's label names; else the vague phrase stays."""
+    metrics, rank = context.rules.metrics, fig.dimension == Dimension.RANK
+    topic = metrics.topic(norm, fig.start, rank, context.title, context.rules.regions.strip_places)
+    found = (topic or referent) if rank else (referent or topic)
+    return found or vague
 
 
 def _plan_year(periods: PeriodReader, norm: str, fig: Figure, sent: Span, context: _Context) -> int | None:
@@ -269,6 +283,7 @@ class _Where:
     doc: str
     doc_id: str
     rules: Rules
+    title: str | None
 
 
 def _in_plan(t: TableFigure, plan_year: int | None) -> TableFigure:
@@ -303,6 +318,8 @@ def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextV
     metric = t.metric
     if row_is_place:  # rows are places: the column, read with what the caption counts
         metric = (t.caption or "") + (t.column_metric or "") or None
+    if t.figure.dimension == Dimension.RANK and rules.metrics.is_vague(metric):  # a 排序 column
+        metric = rules.metrics.topic("", 0, True, where.title, rules.regions.strip_places) or metric
     fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)
     return Fact(doc=where.doc, doc_id=where.doc_id, start=where.base + fig.start, end=where.base + fig.end,
                 text=where.raw[fig.start:fig.end], value=fig.value, unit=fig.unit, dimension=fig.dimension,

@@ -157,7 +157,7 @@ class TailCut:
 
 
 METRIC_WORD_KINDS = frozenset({"term", "head_prefix", "suffix", "of", "predicate_lead", "list_end", "tail_word",
-                               "share_lead", "subject_end", "act"})
+                               "share_lead", "subject_end", "act", "rank_topic"})
 
 
 @dataclass(frozen=True)
