@@ -59,3 +59,8 @@ def test_a_vague_rank_takes_the_ranking_its_paragraph_or_title_names(rules: Rule
     text = "商业成熟度：2025年排名第8位"
     assert rules.metrics.topic(text, text.index("第8位"), True, None) == "商业成熟度"
     assert rules.metrics.topic("浙江排第4位", 3, False, "2030年区域创新能力排名") is None  # only ranks read titles
+
+
+def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
+    text = "从地区看，有效发明专利拥有量排在前列的市分别为∶杭州(12万件)、宁波(11万件)。"
+    assert metric(text, rules, "12万件") == "有效发明专利拥有量"

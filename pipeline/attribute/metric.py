@@ -246,15 +246,25 @@ class MetricReader:
     def _trim(self, head: str) -> str:
         """Keep the noun phrase after the last verb or preposition of a long head
         (市场监管局指导企业通过专利质押融资获得授信 -> 授信 is too short, so the
-        phrase from the last verb with a noun phrase of 2+ characters after it)."""
+        phrase from the last verb with a noun phrase of 2+ characters after it); where
+        what follows every verb names nothing measured (R&D经费投入超过|千亿元的省分别为),
+        the subject before the first verb."""
         if len(head) <= _LONG or "、" in head:  # a list of metrics is kept whole
             return head
         words = self.words.tagged(head)
-        for i in range(len(words) - 1, 0, -1):
-            if words[i - 1][1].startswith(("v", "p")) and words[i - 1][1] != "vn":
-                rest = "".join(w for w, _ in words[i:])
-                if len(rest) >= 4:
-                    return rest
+        verbs = [i for i in range(len(words) - 1, 0, -1)
+                 if words[i - 1][1].startswith(("v", "p")) and words[i - 1][1] != "vn"]
+        for i in verbs:
+            rest = "".join(w for w, _ in words[i:])
+            if len(rest) >= 4 and not self.is_vague(rest):
+                return rest
+        subject = "".join(w for w, _ in words[:verbs[-1] - 1]) if verbs else ""
+        if len(subject) >= 2 and not self.is_vague(subject):
+            return subject
+        for i in verbs:  # (the old choice, vague as it is: nothing better)
+            rest = "".join(w for w, _ in words[i:])
+            if len(rest) >= 4:
+                return rest
         return head
 
 
