@@ -39,6 +39,13 @@ def test_unknown_key_names_file_line_and_rule(rules_copy: Path) -> None:
         load_rules(rules_copy)
 
 
+def test_a_key_given_twice_is_refused_not_silently_replaced(rules_copy: Path) -> None:
+    _append(rules_copy / "units.yaml", "  - id: unit.twice\n    written: [只]\n    dimension: count\n"
+                                       "    examples: [只1只]\n    examples: [只2只]\n")
+    with pytest.raises(RuleError, match=r"units\.yaml:\d+: rule 'unit.twice': key 'examples' given twice"):
+        load_rules(rules_copy)
+
+
 def test_bad_regex_is_refused(rules_copy: Path) -> None:
     _append(rules_copy / "exclusions.yaml", "  - id: excl.bad\n    pattern: '(unclosed'\n    reason: test\n")
     with pytest.raises(RuleError, match=r"exclusions\.yaml:\d+: rule 'excl.bad': pattern does not compile"):

@@ -67,10 +67,29 @@ def _line_map(text: str, path: Path) -> tuple[Any, list[int]]:
         loader.dispose()
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
+        _no_key_twice(node, path, None)
         for key, value in node.value:
             if key.value == "rules" and isinstance(value, yaml.SequenceNode):
                 lines = [item.start_mark.line + 1 for item in value.value]
     return data, lines
+
+
+def _no_key_twice(node: yaml.Node, path: Path, rule_id: str | None) -> None:
+    """Refuse a mapping that gives a key twice: YAML keeps the last one silently
+    (a second `examples:` would drop the first list unseen)."""
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _no_key_twice(item, path, rule_id)
+    elif isinstance(node, yaml.MappingNode):
+        ids = [v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)]
+        rule_id = ids[0] if ids else rule_id
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                raise RuleError(path, key.start_mark.line + 1, rule_id,
+                                f"key {key.value!r} given twice (the second would replace the first)")
+            seen.add(str(key.value))
+            _no_key_twice(value, path, rule_id)
 
 
 def read_rule_file(
