@@ -10,10 +10,11 @@ def kinds(text: str, rules: Rules, plan_year: int | None = None) -> list[tuple[s
     """(mention, type, sign) of every figure, classified as extraction does, in order."""
     figures = rules.finder.find(text)
     sents = sentences(text)
+    marks = rules.types.target_marks(text)
     out, previous = [], None
     for fig in figures:
         sent = sents.span_at(fig.start)
-        target = rules.types.target_sentence(text[sent[0]:sent[1]])
+        target = rules.types.target_sentence(marks, sent)
         kind = rules.types.classify(text, fig, clause_start(text, fig.start, sent[0]), previous, plan_year, target)
         previous = (fig, kind)
         out.append((text[fig.start:fig.end], kind.type.value, kind.sign))

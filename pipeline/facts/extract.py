@@ -172,6 +172,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
     referent: str | None = None  # metric a change, share or rank refers to (durations never are one)
     in_target, entity_from = False, 0  # what holds for the current sentence
     periods = context.periods()
+    targets = rules.types.target_marks(norm)
     out: list[Attributed] = []
     for fig in figures:
         sent = sents.span_at(fig.start)
@@ -179,7 +180,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         before = previous if previous and previous.sentence == sent else None
         if before is None:  # the sentence's first figure: read what holds for all of it once
             referent = None
-            in_target = rules.types.target_sentence(norm[sent[0]:sent[1]])
+            in_target = rules.types.target_sentence(targets, sent)
             entity_from = rules.regions.entity_end(norm, sent)
         kind = rules.types.classify(norm, fig, clause_from, (before.figure, before.kind) if before else None,
                                     _plan_year(periods, norm, fig, sent, context), in_target)
