@@ -25,7 +25,7 @@ from pipeline.rules.figure_rules import (
     ScaleRule,
     UnitRule,
 )
-from pipeline.rules.patterns import UserPattern, alternation
+from pipeline.rules.patterns import UserPattern, alternation, whole_span
 
 # The numeral grammar (pipeline.figures.numbers reads what these match): Arabic
 # digits with thousands separators, Arabic groups joined by 万/亿 (9万7,411),
@@ -126,12 +126,13 @@ class FigureFinder:
                     value = read_number(m["num"]) or self.scales.get(m["num"])
                 if not value:
                     continue
-                before = _in_paragraph(text, m.start(), 16)
+                start, end = whole_span(m)
+                before = _in_paragraph(text, start, 16)
                 if form.context == RankContext.NEAR and not self.rank_near.search(before):
                     continue
                 if form.context == RankContext.STRICT and not self.rank_strict.search(before):
                     continue
-                out.append(Figure(m.start(), m.end(), value, "rank", Dimension.RANK, form.qualifier, form.id))
+                out.append(Figure(start, end, value, "rank", Dimension.RANK, form.qualifier, form.id))
         return out
 
     def _forms(self, text: str) -> list[Figure]:
@@ -166,7 +167,8 @@ class FigureFinder:
         A match across a line break is not one: a line of normalised text is a
         paragraph, and what a figure is never depends on the paragraph before.
         """
-        return [m.span() for e in self.exclusions for m in e.pattern.finditer(text) if "\n" not in m[0]]
+        spans = [whole_span(m) for e in self.exclusions for m in e.pattern.finditer(text)]
+        return [(a, b) for a, b in spans if text.find("\n", a, b) < 0]
 
     def _qualify(self, text: str, fig: Figure) -> Figure | None:
         """Read the qualifier words around a figure; drop bare scale words without one."""

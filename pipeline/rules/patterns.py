@@ -56,6 +56,21 @@ def compile_pattern(rule: RawRule, pattern: str) -> regex.Pattern[str]:
     return compiled
 
 
+def whole_span(m: regex.Match[str]) -> tuple[int, int]:
+    """A match's span with its groups, those in a lookbehind included.
+
+    A pattern led by a fixed word is found by a fast scan, one led by a
+    character class (a digit) tries every position: `(?<=(?P<lead>\\d{1,2}\\s*))月…`
+    finds what `\\d{1,2}\\s*月…` finds, tens of times faster, and this gives it the
+    same span.
+    """
+    start = m.start()
+    for g in range(1, m.re.groups + 1):
+        if 0 <= (at := m.start(g)) < start:
+            start = at
+    return start, m.end()
+
+
 def time_limit(length: int) -> float:
     """Seconds a user pattern may take on a text of `length` characters."""
     return RULE_SECONDS + RULE_SECONDS_PER_MB * length / 1e6
