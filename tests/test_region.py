@@ -61,3 +61,9 @@ def test_table_rows_name_places_totals_and_residuals(rules: Rules) -> None:
     assert row("全省", scope) == (scope, True)
     assert row("其他", scope) == (None, True)
     assert row("有效发明专利（件）", scope) == (scope, False)
+
+
+def test_a_metric_head_loses_a_list_of_places_it_opens_with(rules: Rules) -> None:
+    assert rules.regions.strip_places("杭州、宁波专利授权量") == "专利授权量"
+    assert rules.regions.strip_places("杭州专利授权量") == "专利授权量"
+    assert rules.regions.strip_places("全国占比") == "全国占比"

@@ -126,6 +126,9 @@ class RegionReader:
             if not found or found[0].start != 0 or found[0].kind == "scope_word":
                 return text  # (全国占比 stays: a scope word there names the whole of a share)
             text = text[found[0].end:]
+            listed = next((w for w in self._list_marks if text.startswith(w)), None)
+            if listed is not None and len(found) > 1 and found[1].start == found[0].end + len(listed):
+                text = text[len(listed):]  # 苏南、苏中高新技术产业: a list of places
 
     def _near(self, region: Region, scope: Region | None) -> bool:
         """Is `region` in the same province as `scope`?"""
