@@ -45,3 +45,17 @@ def test_lines_that_are_not_a_table(rules: Rules) -> None:
     assert cells("全市新增注册商标3.98万件。\n同比增长31.7%。", rules) == []
     assert cells("a|b\n", rules) == []  # one pipe is not a table row
     assert cells("2021年\t2022年\n2021\t2022\n", rules) == []  # no header rows above data: not a table
+
+
+def test_a_table_with_no_unit_takes_the_one_the_text_writes_its_numbers_with(rules: Rules) -> None:
+    table = "\n\n".join(["地区", "2023", "2022", "增长率", "1", "余杭", "5200", "4100", "27%", "2", "萧山", "3100",
+                         "2900", "7%", "3", "滨江", "2800", "2500", "12%", "4", "临平", "1900", "1800", "6%"])
+    text = "2023年，余杭区全年专利授权量达5200件，居全市首位，萧山区次之。\n\n" + table
+    known = rules.tables.units_written(rules.finder.find(text), text)
+    assert known["5200"].unit == "件" and "居全市首位" not in known
+    out = rules.tables.find(text, known)
+    assert [(text[t.figure.start:t.figure.end], t.figure.unit, t.period) for t in out][:2] == [
+        ("5200", "件", "2023"), ("4100", "件", "2022")]
+    assert [t.figure.unit for t in rules.tables.find(table, {})] == ["%"] * 4  # no unit anywhere: no counts
+    scaled = rules.tables.units_written(rules.finder.find("授权量达0.52万件"), "授权量达0.52万件")
+    assert scaled == {}  # 0.52万件 writes 5200, not 0.52: no unit for a cell 0.52

@@ -142,9 +142,9 @@ def _extract_window(text: str, base: int, context: _Context,
     if years is None:  # the whole text in one window
         years = section_years(norm)
         context.scope = rules.regions.document_scope(context.title, norm)
-    tables = rules.tables.find(folded)
-    table_spans = sorted({t.span for t in tables})
     figures = rules.finder.find(norm)
+    tables = rules.tables.find(folded, rules.tables.units_written(figures, norm))
+    table_spans = sorted({t.span for t in tables})
     if table_spans:  # table cells are read by the table reader, with their row and column
         reach = list(accumulate((e for _, e in table_spans), max))
         figures = [f for f in figures if not _in_spans(view.to_raw[f.start], table_spans, reach)]

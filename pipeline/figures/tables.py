@@ -25,6 +25,7 @@ from pipeline.rules.word_rules import Tables
 from pipeline.text.normalise import PINYIN_GLOSS, is_table_line
 
 _CELL_NUMBER = regex.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?%?")
+_CELL_NUMBER_PREFIX = regex.compile(r"\d+(?:,\d{3})*(?:\.\d+)?(?![\d.])")  # a figure's number, as a cell writes it
 _BRACKET = regex.compile(r"[（(]\s*([^（()）]{1,12}?)\s*[）)]\s*$")
 _YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年?")
 _CAPTION_YEAR = regex.compile(r"((?:1[89]|20)\d{2})\s*年")
@@ -307,14 +308,21 @@ class TableReader:
         line = self._caption_noise.sub("", _CAPTION_YEAR_MONTH.sub("", line).strip())
         return line if 2 <= len(line) <= 24 else None
 
-    def find(self, text: str) -> list[TableFigure]:
-        """Figures of every table in `text` (offsets into `text`)."""
+    def find(self, text: str, known: dict[str, HeaderUnit] | None = None) -> list[TableFigure]:
+        """Figures of every table in `text` (offsets into `text`).
+
+        `known` maps numbers the text writes with a count unit (31135项) to that
+        unit: a table whose header and caption give no unit takes it from the
+        numbers it shares with the text (`units_written`).
+        """
         out: list[TableFigure] = []
         for rows in [*_blocks(text), *_flat_blocks(text), *_spaced_blocks(text)]:
             first_data = next((i for i, r in enumerate(rows) if self._is_data_row(r)), None)
             if not first_data:
                 continue  # no header rows, or no data: a layout artefact, not a table
             caption = self.caption_unit(text, rows[0][0].start)
+            learnt = next((known[c.text] for r in rows[first_data:] for c in r if c.text in known), None) \
+                if known and caption is None else None
             caption_year = self.caption_year(text, rows[0][0].start)
             topic = self.caption_topic(text, rows[0][0].start)
             width = max(len(r) for r in rows)
@@ -335,12 +343,24 @@ class TableReader:
                 for i, cell in enumerate(row):
                     if i in skip or i == label_col or i >= width:
                         continue
-                    fig = self._cell_figure(cell, label, headers[i], caption) if _is_number(cell) \
+                    fig = self._cell_figure(cell, label, headers[i], caption, learnt) if _is_number(cell) \
                         else self._unit_cell(cell, label, headers[i])
                     if fig is not None:
                         out.append(TableFigure(fig[0], fig[1], fig[2] or caption_year, fig[3], row_text, span, label,
                                                _YEAR.sub("", _BRACKET.sub("", headers[i])).strip() or None, topic))
         return out
+
+    @staticmethod
+    def units_written(figures: list[Figure], text: str) -> dict[str, HeaderUnit]:
+        """The count unit each plain number of 100 or more in `text` is written with
+        (达31135项 -> 31135: 项)."""
+        known: dict[str, HeaderUnit] = {}
+        for fig in figures:
+            number = _CELL_NUMBER_PREFIX.match(text, fig.start)
+            if fig.dimension == Dimension.COUNT and number and float(number[0].replace(",", "")) == fig.value \
+                    and fig.value >= 100:  # (a small number says too little: 5个 and a 5 in a table)
+                known[number[0]] = HeaderUnit(fig.unit, fig.dimension, 1.0, "")
+        return known
 
     def _is_data_row(self, row: list[Cell]) -> bool:
         numbers = [c for c in row if _is_number(c) or self._unit_figure(c) is not None]
@@ -383,11 +403,11 @@ class TableReader:
             return FactType.SHARE
         return FactType.LEVEL
 
-    def _cell_figure(self, cell: Cell, label: str, header: str, caption: HeaderUnit | None = None
-                     ) -> tuple[Figure, str | None, str | None, FactType] | None:
+    def _cell_figure(self, cell: Cell, label: str, header: str, caption: HeaderUnit | None = None,
+                     learnt: HeaderUnit | None = None) -> tuple[Figure, str | None, str | None, FactType] | None:
         text = cell.text.replace(" ", "").replace("−", "-")
         is_rank = any(w in header for w in self._rank)
-        unit = self.read_unit(label) or self.read_unit(header) or caption or self._index_column(header)
+        unit = self.read_unit(label) or self.read_unit(header) or caption or self._index_column(header) or learnt
         if text.endswith("%"):
             unit, text = HeaderUnit("%", Dimension.PERCENT, 1.0, ""), text[:-1]
         if is_rank:
