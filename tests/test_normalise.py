@@ -11,6 +11,10 @@ def test_folding_keeps_length_and_makes_one_form() -> None:
     assert folded == "有效注册商标118.33万件，同比增长12.5%"
 
 
+def test_small_form_percent_and_signs_fold_like_full_width_ones() -> None:
+    assert fold_chars("增加6,363件(9.68﹪)，减少﹣2﹪") == "增加6,363件(9.68%)，减少-2%"
+
+
 def test_full_width_comma_groups_thousands_only_between_full_width_digits() -> None:
     assert fold_chars("商标１，２３４件") == "商标1,234件"
     assert fold_chars("分别为12，345件") == "分别为12，345件"  # two numbers, a Chinese comma

@@ -24,6 +24,7 @@ _FOLD = {0xFF10 + i: 0x30 + i for i in range(10)}
 _FOLD.update({0xFF21 + i: 0x41 + i for i in range(26)})
 _FOLD.update({0xFF41 + i: 0x61 + i for i in range(26)})
 _FOLD.update({ord(a): ord(b) for a, b in zip("％．＋－／～＜＞＝−\u3000\xa0", "%.+-/~<>=- ")})
+_FOLD.update({ord(a): ord(b) for a, b in zip("﹪﹢﹣", "%+-")})  # small form variants (28.39﹪)
 
 _TERMINAL = set("。！？!?：:…”’」』）)】]*|#>")  # a line ending in ； continues its sentence
 _LIST_NUMERALS = "一二三四五六七八九十"  # numbering of list items and headings (一、 （三） 第二章)
