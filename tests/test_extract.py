@@ -65,6 +65,14 @@ def test_full_width_and_traditional_text(rules: Rules) -> None:
     assert out[0].text == "１１８．３３萬件"
 
 
+def test_pinyin_a_converter_inserted_stays_inside_the_mention(rules: Rules) -> None:
+    out = facts("著作權登記總量突破200萬(wàn)件，同比增長(zhǎng)22.33%，提高0.5個(gè)百分點", rules)
+    assert [(f.text, f.value, f.unit, f.type) for f in out] == [
+        ("200萬(wàn)件", 2_000_000, "件", "level"), ("22.33%", 22.33, "%", "change"),
+        ("0.5個(gè)百分點", 0.5, "pp", "change")]
+    assert facts("面积(km)为12个", rules)[0].text == "12个"  # a gloss needs a tone mark
+
+
 def test_longest_match_first_policy() -> None:
     short = Figure(1, 3, 3, "名", "count", "exact", "unit.count")
     long = Figure(0, 3, 3, "rank", "rank", "exact", "rank.ordinal")

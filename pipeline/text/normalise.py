@@ -108,6 +108,24 @@ _FEW = 24  # up to this many distinct characters to fold, str.replace beats str.
 PINYIN_GLOSS = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
 
 
+# A gloss with a tone mark is surely pinyin (萬(wàn)件, 個(gè)百分點); `(km)` is not.
+_TONED_GLOSS = regex.compile(r"[(（]\s*[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]*\s*[)）]")
+
+
+def _unglossed(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The pieces of text[start:end] around the pinyin glosses a converter inserted: the
+    normalised text leaves them out, so 200萬(wàn)件 reads as 200萬件 while its mention,
+    mapped back to the raw text, keeps the gloss inside it (as the fact model says)."""
+    pieces, at = [], start
+    for m in _TONED_GLOSS.finditer(text, start, end):
+        if m.start() > at:
+            pieces.append((at, m.start()))
+        at = m.end()
+    if at < end:
+        pieces.append((at, end))
+    return pieces
+
+
 def fold_chars(text: str) -> str:
     """Character-for-character normal form (same length as the input).
 
@@ -198,6 +216,7 @@ def normalise(raw: str, folded: str | None = None) -> TextView:
     `folded` is `fold_chars(raw)` when the caller has it already.
     """
     folded = fold_chars(raw) if folded is None else folded
+    glossed = _TONED_GLOSS.search(folded) is not None
     parts: list[str] = []
     starts, raw_starts = array("q"), array("q")
     at = 0
@@ -207,7 +226,7 @@ def normalise(raw: str, folded: str | None = None) -> TextView:
             starts.append(at)
             raw_starts.append(para[0][0] - 1 if para[0][0] > 0 else 0)
             at += 1
-        for s, e in para:
+        for s, e in (piece for line in para for piece in (_unglossed(folded, *line) if glossed else (line,))):
             parts.append(folded[s:e])
             starts.append(at)
             raw_starts.append(s)
