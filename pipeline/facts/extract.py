@@ -214,14 +214,13 @@ def _fallback_metric(norm: str, fig: Figure, referent: str | None, context: _Con
 
 def _plan_year(periods: PeriodReader, norm: str, fig: Figure, sent: Span, context: _Context) -> int | None:
     """The plan's end year, whose targets a plan document's figures are, unless the figure's
-    text dates it before the plan was written (2015年专利申请79963件 in a 2016-2020 plan):
-    what a plan reports as achieved is a level."""
-    plan = context.plan_year
-    if plan is None:
-        return None
-    decided, year = periods.stated(norm, fig.start, sent, context.published)
-    written = min(plan, context.published.year) if context.published else plan
-    return None if decided and year is not None and int(year) < written else plan
+    text dates it before the plan was published (2015年专利申请79963件 in a 2016-2020 plan
+    published in 2016): what a plan reports as achieved is a level."""
+    plan, published = context.plan_year, context.published
+    if plan is None or published is None:  # (when it was written is unknown: 2017年达到 may be a goal)
+        return plan
+    decided, year = periods.stated(norm, fig.start, sent, published)
+    return None if decided and year is not None and int(year) < min(plan, published.year) else plan
 
 
 def _in_spans(pos: int, spans: list[Span], reach: list[int]) -> bool:
