@@ -67,3 +67,11 @@ def test_a_metric_head_loses_a_list_of_places_it_opens_with(rules: Rules) -> Non
     assert rules.regions.strip_places("杭州、宁波专利授权量") == "专利授权量"
     assert rules.regions.strip_places("杭州专利授权量") == "专利授权量"
     assert rules.regions.strip_places("全国占比") == "全国占比"
+
+
+def test_places_listed_before_figures_listed_in_one_clause_pair_up(rules: Rules) -> None:
+    from pipeline.facts.extract import extract_text
+    out = extract_text("全省专利授权稳步增长，杭州和宁波的授权量为1.3万件、0.9万件。", rules, title="浙江省年报")
+    assert [(f.text, f.region) for f in out] == [("1.3万件", "杭州市"), ("0.9万件", "宁波市")]
+    out = extract_text("杭州和宁波，全年授权量为1.3万件、0.9万件。", rules, title="浙江省年报")
+    assert out[0].region == out[1].region  # places in another clause: no pairing

@@ -262,16 +262,34 @@ def _respectively_groups(norm: str, attached: list[Attributed],
 def _places_respectively(norm: str, attached: list[Attributed], groups: list[tuple[list[int], list[int]]],
                          regions: RegionIndex, rules: Rules) -> list[Attributed]:
     """Figures listed after 分别 take, one each, the places listed before them in their
-    sentence when the counts agree (宝安区和南山区，分别有1902家和1892家)."""
+    sentence when the counts agree (宝安区和南山区，分别有1902家和1892家); so do figures
+    listed with joiners alone and places listed before them in their clause."""
     out = list(attached)
-    for _, listed in groups:
+    clause_at = ClauseStarts(norm)
+    lists = [(attached[listed[0]].sentence[0], listed) for _, listed in groups]  # from the sentence's start
+    lists += [(clause_at(attached[run[0]].figure.start, attached[run[0]].sentence[0]), run)  # from the clause's
+              for run in _joined_runs(norm, attached, rules.types.joiners)]
+    for start, listed in lists:
         first = attached[listed[0]]
-        places = rules.regions.listed_places(norm, first.sentence[0], first.figure.start,
-                                             regions.scope_at(first.figure.start))
+        places = rules.regions.listed_places(norm, start, first.figure.start, regions.scope_at(first.figure.start))
         if len(places) == len(listed):
             for i, place in zip(listed, places):
                 out[i] = replace(out[i], region=place)
     return out
+
+
+def _joined_runs(norm: str, attached: list[Attributed], joiners: frozenset[str]) -> list[list[int]]:
+    """Figures of one sentence listed with nothing but joiners between them (第二、第三): with
+    as many places listed before them in their clause (瑞典和美国稳居第二、第三), one each."""
+    runs: list[list[int]] = []
+    for i, a in enumerate(attached):
+        prev = attached[i - 1] if i else None
+        if prev is not None and prev.sentence == a.sentence and \
+                norm[prev.figure.end:a.figure.start].strip() in joiners and runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [run for run in runs if len(run) > 1]
 
 
 @dataclass(frozen=True)
