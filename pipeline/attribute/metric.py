@@ -22,7 +22,7 @@ from pipeline.text.normalise import PINYIN_GLOSS
 from pipeline.text.segment import EndWords
 from pipeline.text.words import Memo, Words
 
-_QUOTES = regex.compile(r"[“”\"《》]")
+_QUOTES = regex.compile(r"[“”\"《》「」『』]")
 # Pinyin a converter inserted after characters (计(jì)算机), and asides in brackets (2024年为第3位).
 _ASIDE = regex.compile(r"[（(][^（）()\n]{0,30}[）)]")
 # A figure in brackets after a name in a list (江苏(3.6万件)、广东(…): the names before it.
