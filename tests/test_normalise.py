@@ -1,7 +1,15 @@
 """The text stage: one canonical form of the text, and a map back to raw offsets."""
 from __future__ import annotations
 
-from pipeline.text.normalise import fold_chars, is_block, is_open, is_table_line, normalise, paragraphs
+from pipeline.text.normalise import (
+    fold_chars,
+    is_block,
+    is_open,
+    is_table_line,
+    normalise,
+    paragraphs,
+    without_glosses,
+)
 
 
 def test_folding_keeps_length_and_makes_one_form() -> None:
@@ -53,3 +61,8 @@ def test_blocks_and_table_lines() -> None:
     assert is_block("# 标题") and is_block("（三）加强保护") and is_block("第二章 总则") and is_block("丽水：优化服务")
     assert not is_block("全市新增注册商标3.98万件")
     assert is_open("全市新增注册商标3.98万件，同比增长31.7%，居全省") and not is_open("全市新增注册商标3.98万件。")
+
+
+def test_pinyin_glosses_come_out_of_a_phrase_but_other_brackets_stay() -> None:
+    assert without_glosses("每万人口发(fā)明专利拥有量（件）") == "每万人口发明专利拥有量（件）"
+    assert without_glosses("面积(km)") == "面积(km)"

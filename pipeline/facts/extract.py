@@ -30,7 +30,7 @@ from pipeline.figures.tables import TableFigure
 from pipeline.records import Dimension, Document, Fact, FactType, Figure
 from pipeline.rules.compiler import Rules
 from pipeline.text import windows
-from pipeline.text.normalise import TextView, fold_chars, normalise
+from pipeline.text.normalise import TextView, fold_chars, normalise, without_glosses
 from pipeline.text.segment import ClauseStarts, sentences
 
 Span = tuple[int, int]
@@ -336,6 +336,7 @@ def _table_fact(t: TableFigure, where: _Where, regions: RegionIndex, view: TextV
     metric = t.metric
     if row_is_place:  # rows are places: the column, read with what the caption counts
         metric = (t.caption or "") + (t.column_metric or "") or None
+    metric = without_glosses(metric) if metric else None  # (table cells are read from the raw text)
     if t.figure.dimension == Dimension.RANK and rules.metrics.is_vague(metric):  # a 排序 column
         metric = rules.metrics.topic("", 0, True, where.title, rules.regions.strip_places) or metric
     fig = t.figure  # table offsets are raw offsets already (folding keeps lengths)

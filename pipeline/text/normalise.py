@@ -126,6 +126,11 @@ def _unglossed(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def without_glosses(text: str) -> str:
+    """`text` without the pinyin a converter inserted (每万人口发(fā)明专利 -> 每万人口发明专利)."""
+    return _TONED_GLOSS.sub("", text) if "(" in text or "（" in text else text
+
+
 def fold_chars(text: str) -> str:
     """Character-for-character normal form (same length as the input).
 
