@@ -64,3 +64,9 @@ def test_a_vague_rank_takes_the_ranking_its_paragraph_or_title_names(rules: Rule
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从地区看，有效发明专利拥有量排在前列的市分别为∶杭州(12万件)、宁波(11万件)。"
     assert metric(text, rules, "12万件") == "有效发明专利拥有量"
+
+
+def test_a_trim_never_cuts_into_a_metric_the_lexicon_names(rules: Rules) -> None:
+    text = "规模以上制造业每亿元主营业务收入有效发明专利数达到1.5件"
+    assert metric(text, rules, "1.5件") == "每亿元主营业务收入有效发明专利数"
+    assert rules.metrics.metric_id(metric(text, rules, "1.5件")) == "metric.patent.invention.per_revenue"

@@ -195,6 +195,9 @@ class MetricReader:
         if len(head) < 2 or head.endswith(self._list_end):
             return previous
         trimmed: str = self._memos["trim"].get(head, self._trim)
+        form = self._memos["id"].get(head, self._longest_form) if self._lexicon is not None else None
+        if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
+            return head[head.index(form):]
         return trimmed
 
     def _after_subject(self, head: str) -> str:
