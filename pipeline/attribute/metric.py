@@ -116,7 +116,7 @@ class MetricReader:
         """The last ranking `text` names, trimmed of time and places (2025年全球创新指数 ->
         全球创新指数); a rank word alone (2025年排名) names none."""
         for m in reversed(list(self._ranking.finditer(text))):
-            head = self._head.sub("", strip_regions(self._head.sub("", m[0])))
+            head = self._head.cut_head(strip_regions(self._head.cut_head(m[0])))
             if head and head not in self._rank_words:
                 return head
         return None
@@ -178,10 +178,10 @@ class MetricReader:
         listed = _LISTED.search(prefix) if prefix.rstrip().endswith(("(", "（")) else None
         if listed is not None:  # 依次为江苏(3.6万件)、广东(…): what the list gives, named before it
             prefix = prefix[:listed.start()]
-        head = self._head.sub("", prefix)
+        head = self._head.cut_head(prefix)
         placeless = strip_regions(head)
         if placeless != head:  # (a second pass only where places were cut: each pass is time-limited)
-            head = self._head.sub("", placeless)
+            head = self._head.cut_head(placeless)
         if self._share_lead and head.startswith(self._share_lead) and previous:  # 占全国总量的3.67%
             cut = self._tail_cut.search(head)
             return previous + self._tail.strip(head[: cut.start()] if cut else head)

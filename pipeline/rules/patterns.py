@@ -117,12 +117,15 @@ class CombinedPattern:
                 return RuleTimeout(part.rule_id, limit)
         return RuleTimeout(" or ".join(p.rule_id for p in self.parts), limit)
 
-    def sub(self, replacement: str, text: str) -> str:
+    def cut_head(self, text: str) -> str:
+        """`text` without what the pattern matches at its start (a `^`-anchored pattern's
+        `sub("", text)`, without trying the rest of the text)."""
         limit = time_limit(len(text))
         try:
-            return self.pattern.sub(replacement, text, timeout=limit)
+            m = self.pattern.match(text, timeout=limit)
         except TimeoutError:
             raise self._blame(text, limit) from None
+        return text[m.end():] if m else text
 
     def search(self, text: str) -> regex.Match[str] | None:
         limit = time_limit(len(text))
