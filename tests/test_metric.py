@@ -70,3 +70,7 @@ def test_a_trim_never_cuts_into_a_metric_the_lexicon_names(rules: Rules) -> None
     text = "规模以上制造业每亿元主营业务收入有效发明专利数达到1.5件"
     assert metric(text, rules, "1.5件") == "每亿元主营业务收入有效发明专利数"
     assert rules.metrics.metric_id(metric(text, rules, "1.5件")) == "metric.patent.invention.per_revenue"
+
+
+def test_years_and_adverbs_come_out_of_a_phrase(rules: Rules) -> None:
+    assert metric("发明专利2023年占比首度突破70%", rules, "70%") == "发明专利占比"

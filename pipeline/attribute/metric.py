@@ -30,6 +30,8 @@ _LISTED = regex.compile(r"(?:[、和及与]?[^、和及与，,。；;：:∶()�
 _AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
 _STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")  # jieba's tags that end a noun phrase
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
+# A year inside a phrase (the date grammar stays in code, as in attribute/period.py).
+_INNER_YEAR = regex.compile(r"(?<![\d.])(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?")
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
 _CONTENT = ("n", "vn", "nz", "j", "eng")  # jieba's tags of words that can name what is measured...
 _NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
@@ -189,7 +191,7 @@ class MetricReader:
         if cut is not None:
             head = head[: cut.start()]
         head = self._after_subject(head)
-        head = self._tail.strip(head.strip())
+        head = self._tail.strip(_INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
         if head in self._suffixes and previous:
             return previous + head
         if len(head) < 2 or head.endswith(self._list_end):
