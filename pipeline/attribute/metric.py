@@ -79,6 +79,8 @@ class MetricReader:
         self._acts = frozenset(w["act"])
         self._ids = {form: m.id for m in rules.lexicon for form in m.written}
         self._lexicon = regex.compile(alternation(self._ids)) if self._ids else None
+        opens, closes = alternation(w["topic_open"]) or "(?!)", alternation(w["topic_close"]) or "(?!)"
+        self._frame = regex.compile(rf"\s*(?:{opens})(?P<topic>[^，,。；;：:\s]{{2,12}}?)(?:{closes})")
         self._rank_words = frozenset(w["rank_topic"])
         ranking = alternation(w["rank_topic"]) or "(?!)"
         self._ranking = regex.compile(rf"[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
@@ -105,13 +107,17 @@ class MetricReader:
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
         """What a figure measures when its clause names nothing: for a rank, the ranking
         its paragraph names last before it (全球创新指数); the label opening its paragraph
-        (知识与技术产出：…); for a rank, the ranking its document's title names."""
+        (知识与技术产出：…) or the topic it opens with (在发明专利方面，…); for a rank, the
+        ranking its document's title names."""
         para = text.rfind("\n", 0, fig_start) + 1
         if rank and (found := self._ranking_in(text[para:fig_start], strip_regions)):
             return found
         label = _LABEL.match(text, para, fig_start)
         if label is not None:
             return label[0]
+        framed = self._frame.match(text, para, fig_start)  # 在发明专利方面，…: what the paragraph is about
+        if framed is not None:
+            return framed["topic"]
         return self._ranking_in(title, strip_regions) if rank and title else None
 
     def _ranking_in(self, text: str, strip_regions: Callable[[str], str]) -> str | None:
