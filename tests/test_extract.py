@@ -145,7 +145,7 @@ def test_relative_years_use_the_publication_date(rules: Rules) -> None:
 def test_plan_documents_make_targets(rules: Rules) -> None:
     out = facts("红木家具质量检验项目覆盖率达到92%以上。", rules, title="某市知识产权强县建设工作方案（2022-2025年）")
     assert (out[0].type, out[0].period, out[0].qualifier) == ("target", "2025", "lower_bound")
-    achieved = facts("2015年全市专利申请79963件。到2020年专利申请达到12万件。", rules, title="某市知识产权“十三五”规划")
+    achieved = facts("2015年全市专利申请5.2万件。到2020年专利申请达到8万件。", rules, title="某市知识产权“十三五”规划")
     assert [(f.type, f.period) for f in achieved] == [("level", "2015"), ("target", "2020")]
 
 

@@ -57,6 +57,6 @@ def test_kind_is_a_frozen_record() -> None:
 
 
 def test_a_rate_in_brackets_after_a_change_is_that_change_again(rules: Rules) -> None:
-    assert kinds("较上年增加6363件(9.68%)", rules) == [("6363件", "change", 1), ("9.68%", "change", 1)]
+    assert kinds("较上年增加1250件(8.4%)", rules) == [("1250件", "change", 1), ("8.4%", "change", 1)]
     assert kinds("较上年减少1966件（26.36%）", rules) == [("1966件", "change", -1), ("26.36%", "change", -1)]
     assert kinds("发明专利(4612件)", rules) == [("4612件", "level", 1)]

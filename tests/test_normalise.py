@@ -20,7 +20,7 @@ def test_folding_keeps_length_and_makes_one_form() -> None:
 
 
 def test_small_form_percent_and_signs_fold_like_full_width_ones() -> None:
-    assert fold_chars("增加6,363件(9.68﹪)，减少﹣2﹪") == "增加6,363件(9.68%)，减少-2%"
+    assert fold_chars("增加1,250件(8.4﹪)，减少﹣2﹪") == "增加1,250件(8.4%)，减少-2%"
 
 
 def test_full_width_comma_groups_thousands_only_between_full_width_digits() -> None:

@@ -35,7 +35,7 @@ _INNER_YEAR = regex.compile(r"(?<![\d.])(?:1[89]|20)\d{2}\s*年(?:度|底|末|�
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
 _CONTENT = ("n", "vn", "nz", "j", "eng")  # jieba's tags of words that can name what is measured...
 _NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
-_LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 知识与技术产出：…
+_LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 创新环境：…
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class MetricReader:
                                                  "vague")}
 
     def is_vague(self, metric: str | None) -> bool:
-        """Does a metric phrase name nothing measured (仍稳, 和上海依然排, 首次跻身)? It maps
+        """Does a metric phrase name nothing measured (依然稳居, 和江苏同列, 首次跻身)? It maps
         to no lexicon id and has no noun of two characters that is not a name or place."""
         if not metric:
             return True
@@ -107,7 +107,7 @@ class MetricReader:
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
         """What a figure measures when its clause names nothing: for a rank, the ranking
         its paragraph names last before it (全球创新指数); the label opening its paragraph
-        (知识与技术产出：…) or the topic it opens with (在发明专利方面，…); for a rank, the
+        (创新环境：…) or the topic it opens with (在发明专利方面，…); for a rank, the
         ranking its document's title names."""
         para = text.rfind("\n", 0, fig_start) + 1
         if rank and (found := self._ranking_in(text[para:fig_start], strip_regions)):

@@ -187,7 +187,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric_from = max(clause_from, before.figure.end if before else 0)
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
-        if rules.metrics.is_vague(metric):  # 仍稳居第1, 年减1.80%: what the sentence or paragraph is about
+        if rules.metrics.is_vague(metric):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
             metric = _fallback_metric(norm, fig, referent, context, metric)
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
@@ -214,7 +214,7 @@ def _fallback_metric(norm: str, fig: Figure, referent: str | None, context: _Con
 
 def _plan_year(periods: PeriodReader, norm: str, fig: Figure, sent: Span, context: _Context) -> int | None:
     """The plan's end year, whose targets a plan document's figures are, unless the figure's
-    text dates it before the plan was published (2015年专利申请79963件 in a 2016-2020 plan
+    text dates it before the plan was published (2015年专利申请5.2万件 in a 2016-2020 plan
     published in 2016): what a plan reports as achieved is a level."""
     plan, published = context.plan_year, context.published
     if plan is None or published is None:  # (when it was written is unknown: 2017年达到 may be a goal)
@@ -262,7 +262,7 @@ def _respectively_groups(norm: str, attached: list[Attributed],
 def _places_respectively(norm: str, attached: list[Attributed], groups: list[tuple[list[int], list[int]]],
                          regions: RegionIndex, rules: Rules) -> list[Attributed]:
     """Figures listed after 分别 take, one each, the places listed before them in their
-    sentence when the counts agree (宝安区和南山区，分别有1902家和1892家); so do figures
+    sentence when the counts agree (西湖区和滨江区，分别有420家和380家); so do figures
     listed with joiners alone and places listed before them in their clause."""
     out = list(attached)
     clause_at = ClauseStarts(norm)
@@ -280,7 +280,7 @@ def _places_respectively(norm: str, attached: list[Attributed], groups: list[tup
 
 def _joined_runs(norm: str, attached: list[Attributed], joiners: frozenset[str]) -> list[list[int]]:
     """Figures of one sentence listed with nothing but joiners between them (第二、第三): with
-    as many places listed before them in their clause (瑞典和美国稳居第二、第三), one each."""
+    as many places listed before them in their clause (杭州和宁波的授权量为1.3万件、0.9万件), one each."""
     runs: list[list[int]] = []
     for i, a in enumerate(attached):
         prev = attached[i - 1] if i else None
