@@ -53,7 +53,7 @@ class TableFigure:
     span: tuple[int, int]  # the whole table, raw offsets
     label: str = ""  # the row header (地区 rows name the region: 杭州市, 全省, 其他)
     column_metric: str | None = None  # the column header without unit or year, for rows that are places
-    caption: str | None = None  # what the table's caption says it counts (国内发明专利授权状况表 -> …授权)
+    caption: str | None = None  # what the table's caption says it counts (发明专利授权情况表 -> …授权)
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ class TableReader:
 
     def caption_topic(self, text: str, before: int) -> str | None:
         """What a caption right above a table counts: the line without its numbering, years,
-        unit and the word for a table (2011年11月份国内发明专利授权状况表 -> 国内发明专利授权)."""
+        unit and the word for a table (2030年5月份发明专利授权情况表 -> 发明专利授权)."""
         end = text.rfind("\n", 0, max(0, before))
         if end <= 0:
             return None

@@ -109,7 +109,7 @@ class RegionRules:
     scope_patterns: tuple[tuple[UserPattern, str], ...] = ()  # (a pattern, the region a document naming it is about)
     own_nation: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (words, regions): 我国 in a Taiwan report
     datelines: tuple[UserPattern, ...] = ()  # where a story was filed (新华社北京10月9日电): no region
-    bylines: tuple[UserPattern, ...] = ()  # reporters and sources (记者操秀英): no region
+    bylines: tuple[UserPattern, ...] = ()  # reporters and sources (记者张某): no region
 
 
 def _words(rule: RawRule, key: str, default: list[str] | None = None) -> tuple[str, ...]:
