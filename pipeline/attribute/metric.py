@@ -25,7 +25,7 @@ from pipeline.text.words import Memo, Words
 _QUOTES = regex.compile(r"[“”\"《》「」『』]")
 # Pinyin a converter inserted after characters (计(jì)算机), and asides in brackets (2024年为第3位).
 _ASIDE = regex.compile(r"[（(][^（）()\n]{0,30}[）)]")
-# A figure in brackets after a name in a list (江苏(3.6万件)、广东(…): the names before it.
+# A figure in brackets after a name in a list (杭州(1.2万件)、宁波(…): the names before it.
 _LISTED = regex.compile(r"(?:[、和及与]?[^、和及与，,。；;：:∶()（）\s]{1,24})+[（(]\s*$")
 _AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
 _STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")  # jieba's tags that end a noun phrase
@@ -184,7 +184,7 @@ class MetricReader:
                 return noun
         prefix = _ASIDE.sub("", PINYIN_GLOSS.sub("", _QUOTES.sub("", prefix)))
         listed = _LISTED.search(prefix) if prefix.rstrip().endswith(("(", "（")) else None
-        if listed is not None:  # 依次为江苏(3.6万件)、广东(…): what the list gives, named before it
+        if listed is not None:  # 依次为杭州(1.2万件)、宁波(…): what the list gives, named before it
             prefix = prefix[:listed.start()]
         head = self._head.cut_head(prefix)
         placeless = strip_regions(head)

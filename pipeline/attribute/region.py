@@ -29,7 +29,7 @@ _HEADING = regex.compile(r"^\s*(?:#+\s*)?(?P<head>[^\s：:，。,]{2,12})\s*[：
 _HIDDEN = regex.compile(r"《[^《》\n]{1,80}》|“[^“”\n]{1,30}”|[（(][^（）()\n]{1,20}[）)]")
 SCOPE_CHARS = 200  # how much of a document's opening may name its region
 _NATION_REACH = 10  # 全国198个: the nation is a figure's region only right before it
-# A figure right after a place, or in brackets right after it: 江苏(3.6015万件), 广东4411.9亿元.
+# A figure right after a place, or in brackets right after it: 杭州(1.2万件), 宁波860亿元.
 _BOUND_FIGURE = regex.compile(r"\s{0,2}(?:[（(][^（）()\n]{0,24}?[）)]|[-−+]?\d[\d.,]*\s*[^\s，,。；;、]{0,4})")
 _OPEN_FIGURE = regex.compile(r"\s{0,2}(?:[（(]\s*)?[-−+]?\d")
 
@@ -41,7 +41,7 @@ class RegionIndex:
     mentions: tuple[RegionMention, ...]
     starts: tuple[int, ...]
     sections: tuple[tuple[int, Region | None], ...]  # (start offset, scope from there on)
-    # Places bound to the figure right after them (江苏(3.6万件)、广东3.3万件): start -> where that figure ends.
+    # Places bound to the figure right after them (杭州(1.2万件)、宁波0.9万件): start -> where that figure ends.
     bound: dict[int, int] = field(default_factory=dict)
 
     def scope_at(self, pos: int) -> Region | None:
