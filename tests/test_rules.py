@@ -46,6 +46,13 @@ def test_a_key_given_twice_is_refused_not_silently_replaced(rules_copy: Path) ->
         load_rules(rules_copy)
 
 
+def test_an_example_expecting_no_such_field_is_refused(rules_copy: Path) -> None:
+    _append(rules_copy / "units.yaml", "  - id: unit.split\n    written: [只]\n    dimension: count\n"
+                                       "    examples:\n      - {text: 共1,200只, expect: {text: 1,200只}}\n")
+    with pytest.raises(RuleError, match=r"units\.yaml:\d+: rule 'unit.split': an example expects no such field: 200只"):
+        load_rules(rules_copy)
+
+
 def test_bad_regex_is_refused(rules_copy: Path) -> None:
     _append(rules_copy / "exclusions.yaml", "  - id: excl.bad\n    pattern: '(unclosed'\n    reason: test\n")
     with pytest.raises(RuleError, match=r"exclusions\.yaml:\d+: rule 'excl.bad': pattern does not compile"):

@@ -13,12 +13,14 @@ people editing these files are analysts, not programmers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from pipeline.records import Fact
 
 COMMON_KEYS = frozenset({"id", "examples", "negatives", "note"})
 E = TypeVar("E", bound=StrEnum)
@@ -51,6 +53,7 @@ class RawRule:
 # are read at every run and by every worker, and the pure-Python parser took
 # about 3 s for them.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FACT_FIELDS = frozenset(f.name for f in fields(Fact))  # what an example may expect of a fact
 
 
 def _line_map(text: str, path: Path) -> tuple[Any, list[int]]:
@@ -123,6 +126,12 @@ def read_rule_file(
         for key in ("examples", "negatives"):
             if key in entry and not isinstance(entry[key], list):
                 raise RuleError(path, line, rule_id, f"'{key}' must be a list")
+            for item in entry.get(key) or ():
+                expect = item.get("expect") if isinstance(item, dict) else None
+                odd = sorted(set(expect) - _FACT_FIELDS) if isinstance(expect, dict) else []
+                if odd:
+                    raise RuleError(path, line, rule_id, f"an example expects no such field: {', '.join(map(str, odd))}"
+                                    " (an unquoted value with a comma splits in two: quote it)")
         out.append(RawRule(str(path), line, rule_id, entry))
     return data, out
 
