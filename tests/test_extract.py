@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from pipeline.facts.extract import extract_document, extract_text
-from pipeline.figures.finder import _in_paragraph, longest_first
+from pipeline.figures.finder import longest_first
 from pipeline.records import Document, Figure
 from pipeline.rules.compiler import Rules
 
@@ -38,15 +38,6 @@ def test_figure_split_across_broken_lines_points_at_raw_text(rules: Rules) -> No
 def test_nothing_reads_across_a_paragraph_break(rules: Rules, text: str, expected: list) -> None:
     # Short lines are not joined: each is a paragraph of its own once normalised.
     assert [(f.text, f.qualifier) for f in facts(text, rules)] == expected
-
-
-@pytest.mark.parametrize("text, pos, reach, expected", [
-    ("全市专利授权量\n约3件", 9, 12, "约"),
-    ("全市专利授权量约3件", 8, 4, "授权量约"),  # no line break: `reach` characters
-    ("约3件", 1, 12, "约"),
-])
-def test_the_words_before_a_figure_stop_at_its_paragraph(text: str, pos: int, reach: int, expected: str) -> None:
-    assert _in_paragraph(text, pos, reach) == expected
 
 
 def test_figure_interrupted_by_a_caption(rules: Rules) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,32 +9,23 @@ from types import FrameType, SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
-from stand_in import use_extractor
+from stand_in import count_facts, use_extractor
 
 import pipeline.rules.compiler
 from pipeline.ingest.policy import InputPolicy
 from pipeline.ingest.reports import iter_documents, read_document
-from pipeline.records import Document, Fact, ReadError
+from pipeline.records import Document, ReadError
 from pipeline.runs.run import run
 
 SECRET = "root:x:0:0:秘密12件\n"
 REPORT = "新增商标12件。\n"
 
 
-def _count_facts(doc: Document, rules: SimpleNamespace) -> list[Fact]:
-    """A stand-in extractor: every N件 is a fact."""
-    return [
-        Fact(doc=doc.file, doc_id=doc.doc_id, start=m.start(), end=m.end(), text=m.group(), value=float(m.group(1)),
-             unit="件", dimension="count", qualifier="exact", type="level", metric=None, metric_id=None,
-             region=None, region_code=None, period=None, sentence=doc.text, rule="test", rules_version=rules.version)
-        for m in re.finditer(r"(\d+)件", doc.text)
-    ]
-
 
 @pytest.fixture()
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
-    use_extractor(monkeypatch, _count_facts)
+    use_extractor(monkeypatch, count_facts)
 
 
 @pytest.fixture()

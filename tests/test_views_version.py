@@ -2,36 +2,24 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
-from stand_in import use_extractor
+from stand_in import count_facts, use_extractor
 
 import pipeline.rules.compiler
 import pipeline.runs.run
-from pipeline.records import Document, Fact
 from pipeline.runs.run import run
 from pipeline.views.version import database_record, published, recorded, review_record
-
-
-def _count_facts(doc: Document, rules: SimpleNamespace) -> list[Fact]:
-    """A stand-in extractor: every N件 is a fact."""
-    return [
-        Fact(doc=doc.file, doc_id=doc.doc_id, start=m.start(), end=m.end(), text=m.group(), value=float(m.group(1)),
-             unit="件", dimension="count", qualifier="exact", type="level", metric=None, metric_id=None,
-             region=None, region_code=None, period=None, sentence=doc.text, rule="test", rules_version=rules.version)
-        for m in re.finditer(r"(\d+)件", doc.text)
-    ]
 
 
 @pytest.fixture()
 def views_built(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Stand-in rules and extractor; the outputs whose views a run built, in order."""
     monkeypatch.setattr(pipeline.rules.compiler, "load_rules", lambda rules_dir: SimpleNamespace(version="rv"))
-    use_extractor(monkeypatch, _count_facts)
+    use_extractor(monkeypatch, count_facts)
     built: list[Path] = []
     real = pipeline.runs.run.write_views_apart
     monkeypatch.setattr(pipeline.runs.run, "write_views_apart", lambda output: built.append(output) or real(output))
