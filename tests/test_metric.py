@@ -74,3 +74,11 @@ def test_a_trim_never_cuts_into_a_metric_the_lexicon_names(rules: Rules) -> None
 
 def test_years_and_adverbs_come_out_of_a_phrase(rules: Rules) -> None:
     assert metric("商标2029年占比首度突破40%", rules, "40%") == "商标占比"
+
+
+def test_a_vague_rank_prefers_its_ranking_and_any_other_figure_the_previous_metric(rules: Rules) -> None:
+    text = "某城市创新指数显示，苏州继续位居榜首"
+    at = text.index("榜首")
+    assert rules.metrics.instead_of_vague(text, at, True, "专利授权量", None) == "某城市创新指数"
+    assert rules.metrics.instead_of_vague(text, at, False, "专利授权量", None) == "专利授权量"
+    assert rules.metrics.instead_of_vague("苏州继续位居第一", 6, False, None, None) is None

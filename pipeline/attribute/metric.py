@@ -103,6 +103,16 @@ class MetricReader:
         return not any(len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES)
                        and not word.isdigit() for word, flag in self.words.tagged(metric))
 
+    def instead_of_vague(self, text: str, fig_start: int, rank: bool, referent: str | None, title: str | None,
+                         strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+        """The metric of a figure whose clause names nothing measured: a rank ranks by the
+        ranking its paragraph or title names (`topic`), else by what the figure before it
+        measured (`referent`); any other figure measures what the figure before it in the
+        sentence did, else its paragraph's topic. None if nothing is known."""
+        if rank:
+            return self.topic(text, fig_start, True, title, strip_regions) or referent
+        return referent or self.topic(text, fig_start, False, title, strip_regions)
+
     def topic(self, text: str, fig_start: int, rank: bool, title: str | None,
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
         """What a figure measures when its clause names nothing: for a rank, the ranking

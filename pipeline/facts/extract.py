@@ -188,7 +188,8 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
         if rules.metrics.is_vague(metric):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
-            metric = _fallback_metric(norm, fig, referent, context, metric)
+            metric = rules.metrics.instead_of_vague(norm, fig.start, fig.dimension == Dimension.RANK, referent,
+                                                    context.title, rules.regions.strip_places) or metric
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                  sections=years, document_year=title_year)
@@ -198,18 +199,6 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         if not (fig.dimension == Dimension.DURATION and rules.metrics.is_streak(norm[metric_from:fig.start])):
             referent = metric
     return out
-
-
-def _fallback_metric(norm: str, fig: Figure, referent: str | None, context: _Context,
-                     vague: str | None) -> str | None:
-    """The metric of a figure whose clause names nothing measured: a rank ranks by the
-    ranking its paragraph or title names, else by what the figure before it measured;
-    any other figure measures what the figure before it in the sentence did, else what
-    its paragraph's label names; else the vague phrase stays."""
-    metrics, rank = context.rules.metrics, fig.dimension == Dimension.RANK
-    topic = metrics.topic(norm, fig.start, rank, context.title, context.rules.regions.strip_places)
-    found = (topic or referent) if rank else (referent or topic)
-    return found or vague
 
 
 def _plan_year(periods: PeriodReader, norm: str, fig: Figure, sent: Span, context: _Context) -> int | None:
