@@ -61,6 +61,26 @@ def test_a_vague_rank_takes_the_ranking_its_paragraph_or_title_names(rules: Rule
     assert rules.metrics.topic("浙江排第4位", 3, False, "2030年区域创新能力排名") is None  # only ranks read titles
 
 
+def test_words_pointing_back_time_words_and_for_a_rank_classes_of_places_name_nothing(rules: Rules) -> None:
+    vague = rules.metrics.is_vague
+    assert vague("成为该项指标") and vague("在这一领域") and not vague("成为重要指标")
+    assert vague("无锡在本年度") and not vague("无锡在本年度专利授权量")
+    assert vague("的省份有", rank=True) and not vague("的省份有")  # counting provinces measures something
+    assert not vague("专利授权量", rank=True)
+
+
+def test_a_rankings_name_starts_after_its_last_de_unless_only_a_modifier_follows(rules: Rules) -> None:
+    topic = rules.metrics.topic
+    text = "某机构发布的2031年城市营商环境指数中，无锡位居第4"
+    assert topic(text, text.index("第4"), True, None) == "城市营商环境指数"
+    text = "某机构公布了发明专利授权量的详细排名。无锡位居第4"
+    assert topic(text, text.index("第4"), True, None) == "发明专利授权量"
+    text = "从排名变动看，无锡上升3位"  # 从排名 names no ranking: the title's
+    assert topic(text, text.index("3位"), True, "2031年城市营商环境评价") == "城市营商环境评价"
+    text = "二是差异性和排名波动较大，无锡下降2位"  # a rank word in a list names none either
+    assert topic(text, text.index("2位"), True, None) is None
+
+
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从县域看，有效发明专利拥有量位居前列的县分别为∶余杭(3万件)、萧山(2万件)。"
     assert metric(text, rules, "3万件") == "有效发明专利拥有量"

@@ -33,7 +33,7 @@ _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
 # A year inside a phrase (the date grammar stays in code, as in attribute/period.py).
 _INNER_YEAR = regex.compile(r"(?<![\d.])(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?")
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
-_CONTENT = ("n", "vn", "nz", "j", "eng")  # jieba's tags of words that can name what is measured...
+_CONTENT = ("n", "vn", "nz", "j", "l", "eng")  # jieba's tags of words that can name what is measured...
 _NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
 _LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 创新环境：…
 
@@ -83,16 +83,24 @@ class MetricReader:
         self._frame = regex.compile(rf"\s*(?:{opens})(?P<topic>[^，,。；;：:\s]{{2,12}}?)(?:{closes})")
         self._rank_words = frozenset(w["rank_topic"])
         ranking = alternation(w["rank_topic"]) or "(?!)"
-        self._ranking = regex.compile(rf"[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
+        self._ranking = regex.compile(rf"(?<![\dA-Za-z&])[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
+        self._anaphora = frozenset(w["anaphora"])
+        self._place_class = frozenset(w["place_class"])
+        self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
+        self._of = tuple(w["of"])
         self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
-                                                 "vague")}
+                                                 "vague", "only_places")}
 
-    def is_vague(self, metric: str | None) -> bool:
+    def is_vague(self, metric: str | None, rank: bool = False) -> bool:
         """Does a metric phrase name nothing measured (依然稳居, 和江苏同列, 首次跻身)? It maps
-        to no lexicon id and has no noun of two characters that is not a name or place."""
+        to no lexicon id and has no noun of two characters that is not a name or place. For a
+        rank, a class of places (省份) names none either: it says what is ranked, not by what."""
         if not metric:
             return True
         vague: bool = self._memos["vague"].get(metric, self._vague)
+        if not vague and rank:
+            only_places: bool = self._memos["only_places"].get(metric, self._only_places)
+            return only_places
         return vague
 
     def _vague(self, metric: str) -> bool:
@@ -100,8 +108,14 @@ class MetricReader:
             return False
         if metric.strip() in self._rank_words:  # 排序 alone names no ranking
             return True
-        return not any(len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES)
-                       and not word.isdigit() for word, flag in self.words.tagged(metric))
+        if any(word in metric for word in self._anaphora):  # 该项指标: what it refers to is named elsewhere
+            return True
+        return not any(_names_a_thing(word, flag) and word not in self._head_words
+                       for word, flag in self.words.tagged(metric))
+
+    def _only_places(self, metric: str) -> bool:
+        return not any(_names_a_thing(word, flag) and word not in self._place_class and word not in self._head_words
+                       for word, flag in self.words.tagged(metric))
 
     def instead_of_vague(self, text: str, fig_start: int, rank: bool, referent: str | None, title: str | None,
                          strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
@@ -134,10 +148,37 @@ class MetricReader:
         """The last ranking `text` names, trimmed of time and places (2025年全球创新指数 ->
         全球创新指数); a rank word alone (2025年排名) names none."""
         for m in reversed(list(self._ranking.finditer(text))):
-            head = self._head.cut_head(strip_regions(self._head.cut_head(m[0])))
-            if head and head not in self._rank_words:
-                return head
+            for name in self._ranking_names(_INNER_YEAR.sub("", m[0])):
+                head = self._head.cut_head(strip_regions(self._head.cut_head(name)))
+                if head and head not in self._rank_words and not self.is_vague(head):
+                    return head
         return None
+
+    def _ranking_names(self, phrase: str) -> list[str]:
+        """Where a ranking's name may start in a phrase ending in a rank word: after its
+        last 的 (组织发布的全球创新指数), or before it when what follows only qualifies
+        the rank word (发明专利授权量的详细排名); none when the rank word is one of a
+        list (差异性和排名)."""
+        if self._without_rank_word(phrase).endswith(self._list_end):
+            return []
+        at = max((phrase.rfind(word) for word in self._of), default=-1)
+        if at < 0:
+            return [phrase]
+        after = phrase[at:].removeprefix(next(word for word in self._of if phrase.startswith(word, at)))
+        return [self._after_last_verb(phrase[:at])] if self.is_vague(after) else [after]
+
+    def _after_last_verb(self, phrase: str) -> str:
+        """公布了发明专利授权量 -> 发明专利授权量: the noun phrase after the last verb or particle."""
+        words = self.words.tagged(phrase)
+        cut = max((i + 1 for i, (_, flag) in enumerate(words) if flag.startswith(("v", "p", "u")) and flag != "vn"),
+                  default=0)
+        return "".join(word for word, _ in words[cut:])
+
+    def _without_rank_word(self, name: str) -> str:
+        for word in sorted(self._rank_words, key=len, reverse=True):
+            if name.endswith(word):
+                return name[: -len(word)]
+        return name
 
     def is_streak(self, prefix: str) -> bool:
         """连续4年 / 蝉联: a run of years, which measures what follows it."""
@@ -287,6 +328,11 @@ class MetricReader:
             if len(rest) >= 4:
                 return rest
         return head
+
+
+def _names_a_thing(word: str, flag: str) -> bool:
+    """A word of two characters or more that can name what is measured."""
+    return len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES) and not word.isdigit()
 
 
 def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[str | None]) -> list[str | None]:

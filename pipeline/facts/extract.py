@@ -187,9 +187,10 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         metric_from = max(clause_from, before.figure.end if before else 0)
         metric = rules.metrics.read(norm, fig.start, fig.end, fig.dimension, metric_from, referent,
                                     strip_regions=rules.regions.strip_places, unit=fig.unit)
-        if rules.metrics.is_vague(metric):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
-            metric = rules.metrics.instead_of_vague(norm, fig.start, fig.dimension == Dimension.RANK, referent,
-                                                    context.title, rules.regions.strip_places) or metric
+        rank = fig.dimension == Dimension.RANK
+        if rules.metrics.is_vague(metric, rank):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
+            metric = rules.metrics.instead_of_vague(norm, fig.start, rank, referent, context.title,
+                                                    rules.regions.strip_places) or metric
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                  sections=years, document_year=title_year)

@@ -157,7 +157,7 @@ class TailCut:
 
 
 METRIC_WORD_KINDS = frozenset({"term", "head_prefix", "suffix", "of", "predicate_lead", "list_end", "tail_word",
-                               "share_lead", "subject_end", "act", "rank_topic",
+                               "share_lead", "subject_end", "act", "rank_topic", "anaphora", "place_class",
                                "topic_open", "topic_close"})
 
 
