@@ -81,6 +81,25 @@ def test_a_rankings_name_starts_after_its_last_de_unless_only_a_modifier_follows
     assert topic(text, text.index("2位"), True, None) is None
 
 
+def test_a_figure_in_brackets_after_a_name(rules: Rules) -> None:
+    text = "三类专利中，发明专利(52,310件)较上年增长6%"
+    assert metric(text, rules, "52,310件") == "发明专利"  # a metric's name
+    text = "授权量居前的依次为甲乙电子有限公司(1,210件)"
+    assert metric(text, rules, "1,210件") is None  # a body's name: what the clause before names
+    text = "全省的发明专利主要分布在杭州(40.5%)"
+    assert rules.metrics.read(text, text.index("40.5%"), text.index("40.5%") + 5, Dimension.PERCENT, 0, None,
+                              strip_regions=rules.regions.strip_places) == "发明专利"  # one place: the subject
+
+
+def test_a_clause_opening_with_respectively_lists_values_of_what_the_clause_before_names(rules: Rules) -> None:
+    text = "南区与北区商标代理机构偏少，分别只有6家和4家"
+    start = text.index("分别")
+    assert rules.metrics.lead_in(text, start, 0, rules.regions.strip_places) == "商标代理机构"
+    assert rules.metrics.lead_in(text, 0, 0) is None  # no clause before
+    text = "商标代理机构偏少，只有6家"
+    assert rules.metrics.lead_in(text, text.index("只有"), 0) is None  # no 分别: the clause names its own
+
+
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从县域看，有效发明专利拥有量位居前列的县分别为∶余杭(3万件)、萧山(2万件)。"
     assert metric(text, rules, "3万件") == "有效发明专利拥有量"

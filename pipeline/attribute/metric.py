@@ -19,7 +19,7 @@ from pipeline.records import Dimension
 from pipeline.rules.patterns import CombinedPattern, alternation
 from pipeline.rules.word_rules import Metrics
 from pipeline.text.normalise import PINYIN_GLOSS
-from pipeline.text.segment import EndWords
+from pipeline.text.segment import EndWords, clause_start
 from pipeline.text.words import Memo, Words
 
 _QUOTES = regex.compile(r"[“”\"《》「」『』]")
@@ -46,6 +46,7 @@ class Attached:
     tail_words: tuple[str, ...]  # transparent cues, qualifier words, rank scopes
     streak: tuple[str, ...]  # periods.yaml streak words (连续)
     respectively: tuple[str, ...]  # cues.yaml: figures after 分别 take the metrics of those before
+    entities: tuple[str, ...] = ()  # cues.yaml: words ending a company's or body's name (有限公司)
 
 
 class MetricReader:
@@ -74,6 +75,7 @@ class MetricReader:
         self._tail = EndWords(tuple(shared.tail_words) + w["tail_word"])
         self._streak = tuple(shared.streak)
         self.respectively = tuple(shared.respectively)
+        self._entities = tuple(shared.entities)
         self._share_lead = tuple(w["share_lead"])
         self._subject_end = tuple(sorted(w["subject_end"], key=len, reverse=True))
         self._acts = frozenset(w["act"])
@@ -86,6 +88,7 @@ class MetricReader:
         self._ranking = regex.compile(rf"(?<![\dA-Za-z&])[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
+        self._measure_end = tuple(w["measure_end"])
         self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
         self._of = tuple(w["of"])
         self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
@@ -110,6 +113,8 @@ class MetricReader:
             return True
         if any(word in metric for word in self._anaphora):  # 该项指标: what it refers to is named elsewhere
             return True
+        if len(metric) >= 3 and metric.endswith(self._measure_end):  # 待办量: jieba tags 待办 a verb
+            return False
         return not any(_names_a_thing(word, flag) and word not in self._head_words
                        for word, flag in self.words.tagged(metric))
 
@@ -118,14 +123,30 @@ class MetricReader:
                        for word, flag in self.words.tagged(metric))
 
     def instead_of_vague(self, text: str, fig_start: int, rank: bool, referent: str | None, title: str | None,
-                         strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+                         strip_regions: Callable[[str], str] = lambda s: s, clause_from: int | None = None,
+                         sentence_start: int = 0) -> str | None:
         """The metric of a figure whose clause names nothing measured: a rank ranks by the
         ranking its paragraph or title names (`topic`), else by what the figure before it
         measured (`referent`); any other figure measures what the figure before it in the
-        sentence did, else its paragraph's topic. None if nothing is known."""
+        sentence did, else what the clause before names when its own clause opens with
+        分别 (`lead_in`), else its paragraph's topic. None if nothing is known."""
         if rank:
             return self.topic(text, fig_start, True, title, strip_regions) or referent
-        return referent or self.topic(text, fig_start, False, title, strip_regions)
+        if referent:
+            return referent
+        lead = self.lead_in(text, clause_from, sentence_start, strip_regions) if clause_from is not None else None
+        return lead or self.topic(text, fig_start, False, title, strip_regions)
+
+    def lead_in(self, text: str, clause_from: int, sentence_start: int,
+                strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+        """甲区和乙区专利企业数量较少，分别为…: what the clause before names, when the
+        figure's clause opens with 分别 and so only lists values of it."""
+        if clause_from <= sentence_start or not (self.respectively and text.startswith(self.respectively, clause_from)):
+            return None
+        before = clause_start(text, clause_from - 1, sentence_start)
+        head = self._head.cut_head(strip_regions(self._head.cut_head(text[before:clause_from - 1])))
+        subject = self._tail.strip(self._subject(head)) if head else ""
+        return subject if len(subject) >= 2 and not self.is_vague(subject) else None
 
     def topic(self, text: str, fig_start: int, rank: bool, title: str | None,
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
@@ -138,7 +159,7 @@ class MetricReader:
             return found
         label = _LABEL.match(text, para, fig_start)
         if label is not None:
-            return label[0]
+            return self._tail.strip(self._head.cut_head(label[0])) or label[0]
         framed = self._frame.match(text, para, fig_start)  # 在发明专利方面，…: what the paragraph is about
         if framed is not None:
             return framed["topic"]
@@ -235,8 +256,12 @@ class MetricReader:
                 return noun
         prefix = _ASIDE.sub("", PINYIN_GLOSS.sub("", _QUOTES.sub("", prefix)))
         listed = _LISTED.search(prefix) if prefix.rstrip().endswith(("(", "（")) else None
+        subject_only = False
         if listed is not None:  # 依次为杭州(1.2万件)、宁波(…): what the list gives, named before it
-            prefix = prefix[:listed.start()]
+            named = self._bracketed_name(prefix, listed, strip_regions)
+            if isinstance(named, str):
+                return named
+            prefix, subject_only = prefix[:named], named > listed.start()
         head = self._head.cut_head(prefix)
         placeless = strip_regions(head)
         if placeless != head:  # (a second pass only where places were cut: each pass is time-limited)
@@ -247,7 +272,7 @@ class MetricReader:
         cut = self._tail_cut.search(head)
         if cut is not None:
             head = head[: cut.start()]
-        head = self._after_subject(head)
+        head = self._after_subject(head) if not subject_only else self._tail.strip(self._subject(head))
         head = self._tail.strip(_INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
         if head in self._suffixes and previous:
             return previous + head
@@ -258,6 +283,46 @@ class MetricReader:
         if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
             return head[head.index(form):]
         return trimmed
+
+    def _bracketed_name(self, prefix: str, listed: regex.Match[str],
+                        strip_regions: Callable[[str], str]) -> str | int:
+        """What a figure in brackets after a name measures. Places in a list (杭州(…)、宁波(…))
+        and names of bodies (某某有限公司(…)): what the clause before them names, so the
+        prefix ends where they start (the offset returned). One place after a clause (专利集中
+        在深圳(…)): the clause's subject, so the prefix ends before the place. Any other
+        name (发明专利(…)): the name itself (returned as text)."""
+        end = len(prefix.rstrip()) - 1
+        names = prefix[listed.start():end].strip().lstrip("".join(self._list_end))
+        if not names or any(mark in names for mark in self._list_end) or not strip_regions(names):
+            return listed.start()
+        place = next((names[-k:] for k in range(min(len(names) - 1, 12), 1, -1)
+                      if not strip_regions(names[-k:])), "")
+        if place:
+            return end - len(place)
+        if names.endswith(self._entities) or self.is_vague(names) or not self._bare_noun(names):
+            return listed.start()
+        return names
+
+    def _bare_noun(self, text: str) -> bool:
+        """Nouns only, none a name (发明专利, 外观设计; not 国家电网公司, 依次为…)."""
+        return all(flag.startswith(_NOUNISH) and not flag.startswith(_NAMES) for _, flag in self.words.tagged(text))
+
+    def _subject(self, head: str) -> str:
+        """The clause's subject, the nouns before its first verb, without the places before
+        them (发明专利集中在 -> 发明专利; 甲区和乙区专利企业数量较少 -> 专利企业数量)."""
+        words = self.words.tagged(head)
+        end, seen = len(words), False
+        for i, (_, flag) in enumerate(words):
+            if seen and flag.startswith(_STOP_FLAGS) and flag not in ("vn", "c"):  # (和 joins places)
+                end = i
+                break
+            seen = seen or (flag.startswith(_NOUNISH) and not flag.startswith(_NAMES))
+        out: list[str] = []
+        for word, flag in reversed(words[:end]):
+            if not flag.startswith(_NOUNISH) or flag.startswith(_NAMES):
+                break
+            out.append(word)
+        return "".join(reversed(out)) or head
 
     def _after_subject(self, head: str) -> str:
         """法庭已审结…案件 -> 审结…案件: the phrase after the last subject-end word, if long enough."""

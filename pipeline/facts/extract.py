@@ -190,7 +190,7 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         rank = fig.dimension == Dimension.RANK
         if rules.metrics.is_vague(metric, rank):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
             metric = rules.metrics.instead_of_vague(norm, fig.start, rank, referent, context.title,
-                                                    rules.regions.strip_places) or metric
+                                                    rules.regions.strip_places, clause_from, sent[0]) or metric
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                  sections=years, document_year=title_year)

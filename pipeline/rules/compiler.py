@@ -121,7 +121,8 @@ def load_rules(rules_dir: Path) -> Rules:
         after_qualifiers=tuple(w for q in qualifiers if q.position == Position.AFTER for w in q.words),
         tail_words=(*cues.words(CueKind.TRANSPARENT), *qualifier_words, *ranks.scopes),
         streak=tuple(w for p in periods.rules if p.kind == PeriodKind.STREAK for w in p.words),
-        respectively=cues.words(CueKind.RESPECTIVELY))
+        respectively=cues.words(CueKind.RESPECTIVELY),
+        entities=cues.words(CueKind.ENTITY))
     region_reader = RegionReader(build_gazetteer(regions, words), regions, ranks.cues,
                                  cues.words(CueKind.ENTITY), tables.words["total_row"], tables.words["residual_row"])
     return Rules(
