@@ -73,17 +73,17 @@ def test_a_rankings_name_starts_after_its_last_de_unless_only_a_modifier_follows
     topic = rules.metrics.topic
     text = "某机构发布的2031年城市营商环境指数中，无锡位居第4"
     assert topic(text, text.index("第4"), True, None) == "城市营商环境指数"
-    text = "某机构公布了发明专利授权量的详细排名。无锡位居第4"
-    assert topic(text, text.index("第4"), True, None) == "发明专利授权量"
+    text = "某机构公布了商标注册量的最新排名。无锡位居第4"
+    assert topic(text, text.index("第4"), True, None) == "商标注册量"
     text = "从排名变动看，无锡上升3位"  # 从排名 names no ranking: the title's
     assert topic(text, text.index("3位"), True, "2031年城市营商环境评价") == "城市营商环境评价"
-    text = "二是差异性和排名波动较大，无锡下降2位"  # a rank word in a list names none either
+    text = "稳定性和排名都有变化，无锡下降2位"  # a rank word in a list names none either
     assert topic(text, text.index("2位"), True, None) is None
 
 
 def test_a_figure_in_brackets_after_a_name(rules: Rules) -> None:
-    text = "三类专利中，发明专利(52,310件)较上年增长6%"
-    assert metric(text, rules, "52,310件") == "发明专利"  # a metric's name
+    text = "本年受理的申请里，实用新型(52,310件)增加"
+    assert metric(text, rules, "52,310件") == "实用新型"  # a metric's name
     text = "授权量居前的依次为甲乙电子有限公司(1,210件)"
     assert metric(text, rules, "1,210件") is None  # a body's name: what the clause before names
     text = "全省的发明专利主要分布在杭州(40.5%)"

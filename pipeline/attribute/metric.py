@@ -177,9 +177,9 @@ class MetricReader:
 
     def _ranking_names(self, phrase: str) -> list[str]:
         """Where a ranking's name may start in a phrase ending in a rank word: after its
-        last 的 (组织发布的全球创新指数), or before it when what follows only qualifies
-        the rank word (发明专利授权量的详细排名); none when the rank word is one of a
-        list (差异性和排名)."""
+        last 的 (机构编制的城市营商环境指数), or before it when what follows only qualifies
+        the rank word (商标注册量的最新排名); none when the rank word is one of a
+        list (稳定性和排名)."""
         if self._without_rank_word(phrase).endswith(self._list_end):
             return []
         at = max((phrase.rfind(word) for word in self._of), default=-1)
@@ -189,7 +189,7 @@ class MetricReader:
         return [self._after_last_verb(phrase[:at])] if self.is_vague(after) else [after]
 
     def _after_last_verb(self, phrase: str) -> str:
-        """公布了发明专利授权量 -> 发明专利授权量: the noun phrase after the last verb or particle."""
+        """公布了商标注册量 -> 商标注册量: the noun phrase after the last verb or particle."""
         words = self.words.tagged(phrase)
         cut = max((i + 1 for i, (_, flag) in enumerate(words) if flag.startswith(("v", "p", "u")) and flag != "vn"),
                   default=0)
