@@ -100,6 +100,14 @@ def test_a_clause_opening_with_respectively_lists_values_of_what_the_clause_befo
     assert rules.metrics.lead_in(text, text.index("只有"), 0) is None  # no 分别: the clause names its own
 
 
+def test_a_rank_after_a_count_is_not_its_counted_noun(rules: Rules) -> None:
+    text = "德国以4,321件稳居第一"
+    start = text.index("4,321件")
+    assert rules.metrics.read(text, start, start + 6, Dimension.COUNT, 0, "外国人专利申请",
+                              strip_regions=rules.regions.strip_places, unit="件") == "外国人专利申请"
+    assert metric("开展25个高价值专利培育项目", rules, "25个") == "高价值专利培育项目"
+
+
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从县域看，有效发明专利拥有量位居前列的县分别为∶余杭(3万件)、萧山(2万件)。"
     assert metric(text, rules, "3万件") == "有效发明专利拥有量"

@@ -47,6 +47,7 @@ class Attached:
     streak: tuple[str, ...]  # periods.yaml streak words (连续)
     respectively: tuple[str, ...]  # cues.yaml: figures after 分别 take the metrics of those before
     entities: tuple[str, ...] = ()  # cues.yaml: words ending a company's or body's name (有限公司)
+    rank_cues: tuple[str, ...] = ()  # ranks.yaml: words before a rank (居, 蝉联), never a counted noun
 
 
 class MetricReader:
@@ -76,6 +77,7 @@ class MetricReader:
         self._streak = tuple(shared.streak)
         self.respectively = tuple(shared.respectively)
         self._entities = tuple(shared.entities)
+        self._rank_cues = tuple(shared.rank_cues)
         self._share_lead = tuple(w["share_lead"])
         self._subject_end = tuple(sorted(w["subject_end"], key=len, reverse=True))
         self._acts = frozenset(w["act"])
@@ -360,6 +362,8 @@ class MetricReader:
             if not flag.startswith(_NOUNISH) and not out:
                 return None
             out += word
+        if out.startswith(self._rank_cues):  # 以1.2万件|蝉联冠军: a rank follows, not a counted noun
+            return None
         return out if len(out) >= 2 else None
 
     def _starts_with_verb(self, text: str) -> bool:
