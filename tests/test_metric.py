@@ -108,6 +108,17 @@ def test_a_rank_after_a_count_is_not_its_counted_noun(rules: Rules) -> None:
     assert metric("开展25个高价值专利培育项目", rules, "25个") == "高价值专利培育项目"
 
 
+def test_a_count_of_nouns_a_relative_clause_describes_keeps_the_clause(rules: Rules) -> None:
+    assert metric("排名提升的城市有6个", rules, "6个") == "排名提升的城市"  # 提升 is no comparison here
+    assert metric("其中排名提升的城市6个", rules, "6个") != "排名提升的城市"  # no 有: the usual reading
+
+
+def test_a_bare_stage_takes_the_previous_metric_at_that_stage(rules: Rules) -> None:
+    assert metric("授权0.4万件", rules, "0.4万件", previous="发明专利申请量") == "发明专利授权"
+    assert metric("授权0.4万件", rules, "0.4万件", previous="商标注册申请") == "商标授权"
+    assert metric("授权0.4万件", rules, "0.4万件", previous="技术合同成交额") != "技术合同授权"
+
+
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从县域看，有效发明专利拥有量位居前列的县分别为∶余杭(3万件)、萧山(2万件)。"
     assert metric(text, rules, "3万件") == "有效发明专利拥有量"

@@ -91,6 +91,11 @@ class MetricReader:
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
+        self._counted = regex.compile(rf"(?:^|\p{{Han}}{{2}})(?:{alternation(w['of']) or '(?!)'})\p{{Han}}{{1,6}}?"
+                                      rf"(?P<count>{alternation(w['count_of']) or '(?!)'})$")
+        stages = alternation(w["stage"]) or "(?!)"
+        self._stage = regex.compile(rf"(?:{stages})量?")
+        self._stages = regex.compile(rf"(?:(?:{stages})量?)+$")
         self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
         self._of = tuple(w["of"])
         self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
@@ -271,6 +276,9 @@ class MetricReader:
         if self._share_lead and head.startswith(self._share_lead) and previous:  # 占全国总量的3.67%
             cut = self._tail_cut.search(head)
             return previous + self._tail.strip(head[: cut.start()] if cut else head)
+        counted = self._counted.search(head)
+        if counted is not None:  # 排名提升的城市有6个: those nouns, however the words before 的 describe them
+            return _INNER_YEAR.sub("", head[:counted.start("count")]).strip().lstrip("".join(self._of))
         cut = self._tail_cut.search(head)
         if cut is not None:
             head = head[: cut.start()]
@@ -278,6 +286,9 @@ class MetricReader:
         head = self._tail.strip(_INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
         if head in self._suffixes and previous:
             return previous + head
+        stage = self._stage.fullmatch(head)
+        if stage is not None and previous and (before := self._last_stage(previous)) is not None:
+            return previous[:before.start()] + head  # 专利申请3.1万件，授权1.2万件: 专利授权
         if len(head) < 2 or head.endswith(self._list_end):
             return previous
         trimmed: str = self._memos["trim"].get(head, self._trim)
@@ -285,6 +296,10 @@ class MetricReader:
         if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
             return head[head.index(form):]
         return trimmed
+
+    def _last_stage(self, metric: str) -> regex.Match[str] | None:
+        """The stage a metric ends with (专利申请量 -> 申请量), if any."""
+        return self._stages.search(metric)
 
     def _bracketed_name(self, prefix: str, listed: regex.Match[str],
                         strip_regions: Callable[[str], str]) -> str | int:
