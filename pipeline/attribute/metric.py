@@ -67,6 +67,7 @@ class MetricReader:
         cuts = [regex.escape(c.word) + (f"(?!{alternation(c.unless)})" if c.unless else "")
                 for c in sorted(rules.tail_cuts, key=lambda c: -len(c.word))]
         self._tail_cut = regex.compile(f"(?:{'|'.join(cuts) or '(?!)'})")
+        self._opening = frozenset(c.word for c in rules.tail_cuts if c.opens)
         self._suffixes = frozenset(w["suffix"])
         self._of_after = regex.compile(rf"^(?:{alternation(w['of']) or '(?!)'})([\p{{Han}}]{{2,12}})")
         lead = alternation(w["predicate_lead"]) or "(?!)"
@@ -280,6 +281,9 @@ class MetricReader:
         if counted is not None:  # 排名提升的城市有6个: those nouns, however the words before 的 describe them
             return _INNER_YEAR.sub("", head[:counted.start("count")]).strip().lstrip("".join(self._of))
         cut = self._tail_cut.search(head)
+        while cut is not None and cut.start() == 0 and cut[0] in self._opening:  # 增加果农收益: the change opens it
+            head = head[cut.end():]
+            cut = self._tail_cut.search(head)
         if cut is not None:
             head = head[: cut.start()]
         head = self._after_subject(head) if not subject_only else self._tail.strip(self._subject(head))

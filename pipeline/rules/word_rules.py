@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from pipeline.rules.files import RawRule, choice, member, number, read_rule_file, str_list, text
+from pipeline.rules.files import RawRule, choice, flag, member, number, read_rule_file, str_list, text
 from pipeline.rules.patterns import UserPattern, compile_pattern
 
 
@@ -154,7 +154,7 @@ class TailCut:
 
     word: str
     unless: tuple[str, ...]
-
+    opens: bool = False  # at a phrase's start it names the change of what follows (增加果农收益): skipped
 
 METRIC_WORD_KINDS = frozenset({"term", "head_prefix", "suffix", "of", "predicate_lead", "list_end", "tail_word",
                                "share_lead", "subject_end", "act", "rank_topic", "anaphora", "place_class",
@@ -172,7 +172,8 @@ class Metrics:
 
 
 def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
-    _, raw = read_rule_file(path, frozenset({"kind"}), frozenset({"name", "written", "words", "pattern", "unless"}))
+    _, raw = read_rule_file(path, frozenset({"kind"}), frozenset({"name", "written", "words", "pattern", "unless",
+                                                                                 "opens"}))
     lexicon: list[MetricRule] = []
     markers: list[UserPattern] = []
     patterns: list[UserPattern] = []
@@ -194,7 +195,7 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
                 head_words.extend(str_list(r, "words"))
         elif kind == "tail_cut":
             unless = str_list(r, "unless", [])
-            cuts.extend(TailCut(w, unless) for w in str_list(r, "words"))
+            cuts.extend(TailCut(w, unless, flag(r, "opens", False)) for w in str_list(r, "words"))
         else:
             str_list(r, "words")
     seen: dict[str, str] = {}
