@@ -127,6 +127,8 @@ class MetricReader:
                        for word, flag in self.words.tagged(metric))
 
     def _only_places(self, metric: str) -> bool:
+        if self.metric_id(metric):  # (the lexicon answers first: tagging loads jieba's dictionary)
+            return False
         return not any(_names_a_thing(word, flag) and word not in self._place_class and word not in self._head_words
                        for word, flag in self.words.tagged(metric))
 
