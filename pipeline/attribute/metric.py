@@ -279,9 +279,9 @@ class MetricReader:
         if self._share_lead and head.startswith(self._share_lead) and previous:  # 占全国总量的3.67%
             cut = self._tail_cut.search(head)
             return previous + self._tail.strip(head[: cut.start()] if cut else head)
-        counted = self._counted.search(head)
+        counted = self._counted.search(prefix.rstrip())
         if counted is not None:  # 排名提升的城市有6个: those nouns, however the words before 的 describe them
-            return _INNER_YEAR.sub("", head[:counted.start("count")]).strip().lstrip("".join(self._of))
+            return self._head.cut_head(_INNER_YEAR.sub("", prefix[:counted.start("count")]).strip())
         cut = self._tail_cut.search(head)
         while cut is not None and cut.start() == 0 and cut[0] in self._opening:  # 增加果农收益: the change opens it
             head = head[cut.end():]
