@@ -54,6 +54,7 @@ class RawRule:
 # about 3 s for them.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FACT_FIELDS = frozenset(f.name for f in fields(Fact))  # what an example may expect of a fact
+_ITEM_KEYS = frozenset({"text", "title", "expect", "absent", "scope", "known_failure", "note"})  # of an example
 
 
 def _line_map(text: str, path: Path) -> tuple[Any, list[int]]:
@@ -127,6 +128,10 @@ def read_rule_file(
             if key in entry and not isinstance(entry[key], list):
                 raise RuleError(path, line, rule_id, f"'{key}' must be a list")
             for item in entry.get(key) or ():
+                extra = sorted(map(str, set(item) - _ITEM_KEYS)) if isinstance(item, dict) else []
+                if extra:
+                    raise RuleError(path, line, rule_id, f"an example has no such key: {', '.join(extra)}"
+                                    " (an unquoted value with a comma splits in two: quote it)")
                 expect = item.get("expect") if isinstance(item, dict) else None
                 odd = sorted(set(expect) - _FACT_FIELDS) if isinstance(expect, dict) else []
                 if odd:
