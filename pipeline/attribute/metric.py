@@ -35,6 +35,7 @@ _INNER_YEAR = regex.compile(r"(?<![\d.])(?:1[89]|20)\d{2}\s*年(?:度|底|末|�
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
 _CONTENT = ("n", "vn", "nz", "j", "l", "eng")  # jieba's tags of words that can name what is measured...
 _NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
+_WRITTEN_UNIT = regex.compile(r"\p{Han}$")  # the unit a count is written with (120家)
 _LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 创新环境：…
 
 
@@ -92,6 +93,8 @@ class MetricReader:
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
+        joiners = alternation(w["list_end"]) or "(?!)"
+        self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*[万亿千百]?(?P<unit>\p{{Han}}))+")
         self._counted = regex.compile(rf"(?:^|\p{{Han}}{{2}})(?:{alternation(w['of']) or '(?!)'})\p{{Han}}{{1,6}}?"
                                       rf"(?P<count>{alternation(w['count_of']) or '(?!)'})$")
         stages = alternation(w["stage"]) or "(?!)"
@@ -241,6 +244,8 @@ class MetricReader:
         qualified = self._after_qualifiers.match(after)
         if qualified:  # 10件以上的: no counted noun follows
             after = after[qualified.end():]
+        elif dimension == Dimension.COUNT:
+            after = self._past_joined(after, text[fig_start:fig_end])
         prefix = text[clause_from:fig_start]
         stripped = prefix.rstrip()
 
@@ -302,6 +307,15 @@ class MetricReader:
         if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
             return head[head.index(form):]
         return trimmed
+
+    def _past_joined(self, after: str, figure: str) -> str:
+        """各有310家、275家众创空间: the counted noun after the last of figures joined with the same
+        unit is the first's too, so the text after the first skips the others."""
+        run = self._joined.match(after)
+        unit = _WRITTEN_UNIT.search(figure)
+        if run is None or unit is None or any(u != unit[0] for u in run.captures("unit")):
+            return after
+        return after[run.end():]
 
     def _last_stage(self, metric: str) -> regex.Match[str] | None:
         """The stage a metric ends with (专利申请量 -> 申请量), if any."""
