@@ -93,6 +93,7 @@ class MetricReader:
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
+        self._things = regex.compile(alternation(w["thing"]) or "(?!)")
         joiners = alternation(w["list_end"]) or "(?!)"
         self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*[万亿千百]?(?P<unit>\p{{Han}}))+")
         self._counted = regex.compile(rf"(?:^|\p{{Han}}{{2}})(?:{alternation(w['of']) or '(?!)'})\p{{Han}}{{1,6}}?"
@@ -125,6 +126,8 @@ class MetricReader:
         if any(word in metric for word in self._anaphora):  # 该项指标: what it refers to is named elsewhere
             return True
         if len(metric) >= 3 and metric.endswith(self._measure_end):  # 待办量: jieba tags 待办 a verb
+            return False
+        if self._things.search(metric):  # 发明, 新型: what is counted, though jieba tags a verb or adjective
             return False
         return not any(_names_a_thing(word, flag) and word not in self._head_words
                        for word, flag in self.words.tagged(metric))
@@ -395,6 +398,8 @@ class MetricReader:
             if flag.startswith(_STOP_FLAGS) and flag != "vn" and out:
                 break
             if not flag.startswith(_NOUNISH) and not out:
+                if self._stage.fullmatch(word) or self._things.fullmatch(word):  # 825宗|申请: a stage counted
+                    return word
                 return None
             out += word
         if out.startswith(self._rank_cues):  # 以1.2万件|蝉联冠军: a rank follows, not a counted noun
