@@ -93,6 +93,7 @@ class MetricReader:
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
+        self._inner = frozenset(w["inner_word"])
         self._things = regex.compile(alternation(w["thing"]) or "(?!)")
         joiners = alternation(w["list_end"]) or "(?!)"
         self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*[万亿千百]?(?P<unit>\p{{Han}}))+")
@@ -104,7 +105,7 @@ class MetricReader:
         self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
         self._of = tuple(w["of"])
         self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
-                                                 "vague", "only_places")}
+                                                 "vague", "only_places", "inner")}
 
     def is_vague(self, metric: str | None, rank: bool = False) -> bool:
         """Does a metric phrase name nothing measured (依然稳居, 和江苏同列, 首次跻身)? It maps
@@ -298,6 +299,8 @@ class MetricReader:
             head = head[: cut.start()]
         head = self._after_subject(head) if not subject_only else self._tail.strip(self._subject(head))
         head = self._tail.strip(_INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
+        if any(word in head[1:] for word in self._inner):
+            head = self._without_inner(head)
         if head in self._suffixes and previous:
             return previous + head
         stage = self._stage.fullmatch(head)
@@ -310,6 +313,12 @@ class MetricReader:
         if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
             return head[head.index(form):]
         return trimmed
+
+    def _without_inner(self, head: str) -> str:
+        """专利共申请 -> 专利申请: filler words jieba reads as words of their own, dropped."""
+        out: str = self._memos["inner"].get(head, lambda h: "".join(
+            word for i, (word, _) in enumerate(self.words.tagged(h)) if i == 0 or word not in self._inner))
+        return out
 
     def _past_joined(self, after: str, figure: str) -> str:
         """各有310家、275家众创空间: the counted noun after the last of figures joined with the same
