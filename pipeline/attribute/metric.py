@@ -93,6 +93,8 @@ class MetricReader:
         self._anaphora = frozenset(w["anaphora"])
         self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
+        self._thresholds = tuple(sorted(w["threshold"], key=len, reverse=True))
+        self._negations = tuple(w["negation"])
         self._inner = frozenset(w["inner_word"])
         self._things = regex.compile(alternation(w["thing"]) or "(?!)")
         joiners = alternation(w["list_end"]) or "(?!)"
@@ -256,7 +258,9 @@ class MetricReader:
         def verb_before() -> bool:  # tagging costs: asked only where the answer decides (and memoised)
             return bool(stripped) and self._ends_with_verb(stripped[-8:])
 
-        if not qualified and _AFTER.match(after[:24]) and (dimension == Dimension.COUNT or verb_before()):
+        threshold = self._is_threshold(stripped)  # 投入超|10亿元|的街道
+        if not (qualified or threshold) and _AFTER.match(after[:24]) and \
+                (dimension == Dimension.COUNT or verb_before()):
             noun = self._noun_after(after[:24])
             if noun:
                 return noun
@@ -269,10 +273,22 @@ class MetricReader:
             if m and self._starts_with_verb(m[1]):
                 return m[1] + unit
         m = self._of_after.match(after)
-        if m and (not stripped or stripped.endswith(self._list_end) or verb_before()):
+        if m and not threshold and (not stripped or stripped.endswith(self._list_end) or verb_before()):
             noun = self._noun_after(m[1])
             if noun:
                 return noun
+        before = self._before(prefix, previous, strip_regions)
+        if threshold and (m := self._of_after.match(after)) and (noun := self._noun_after(m[1])):
+            return noun + before if before and before != previous else noun  # 超10亿元的街道: 街道研发投入
+        return before
+
+    def _is_threshold(self, stripped: str) -> bool:
+        """Does the text before a figure end in a threshold word (超), not negated (不超过: a cap)?"""
+        word = next((w for w in self._thresholds if stripped.endswith(w)), None)
+        return word is not None and not stripped[:-len(word)].endswith(self._negations)
+
+    def _before(self, prefix: str, previous: str | None, strip_regions: Callable[[str], str]) -> str | None:
+        """The metric read from the clause before a figure (`prefix`), trimmed."""
         prefix = _ASIDE.sub("", PINYIN_GLOSS.sub("", _QUOTES.sub("", prefix)))
         listed = _LISTED.search(prefix) if prefix.rstrip().endswith(("(", "（")) else None
         subject_only = False
@@ -391,6 +407,8 @@ class MetricReader:
 
     def _ends_with_verb_uncached(self, text: str) -> bool:
         words = self.words.tagged(text)
+        while words and words[-1][1] in ("ul", "uguo", "uz"):  # 带来了|35%的税收: an aspect particle
+            words = words[:-1]
         return bool(words) and words[-1][1].startswith("v") and words[-1][1] != "vn"
 
     def _noun_after(self, after: str) -> str | None:

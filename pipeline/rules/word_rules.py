@@ -158,7 +158,8 @@ class TailCut:
 
 METRIC_WORD_KINDS = frozenset({"term", "head_prefix", "suffix", "of", "predicate_lead", "list_end", "tail_word",
                                "share_lead", "subject_end", "act", "rank_topic", "anaphora", "place_class",
-                               "measure_end", "count_of", "stage", "thing", "inner_word", "topic_open", "topic_close"})
+                               "measure_end", "count_of", "stage", "thing", "inner_word", "threshold", "negation",
+                               "topic_open", "topic_close"})
 
 
 @dataclass(frozen=True)
