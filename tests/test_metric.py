@@ -98,6 +98,10 @@ def test_a_clause_opening_with_respectively_lists_values_of_what_the_clause_befo
     assert rules.metrics.lead_in(text, 0, 0) is None  # no clause before
     text = "商标代理机构偏少，只有6家"
     assert rules.metrics.lead_in(text, text.index("只有"), 0) is None  # no 分别: the clause names its own
+    text = "温州的商标最多，达4210件"  # nothing but a cue word before the figure: the clause before
+    at = text.index("达")
+    assert rules.metrics.lead_in(text, at, 0, rules.regions.strip_places, text.index("4210")) == "商标"
+    assert rules.metrics.lead_in(text, at, 0, rules.regions.strip_places) is None
 
 
 def test_a_rank_after_a_count_is_not_its_counted_noun(rules: Rules) -> None:

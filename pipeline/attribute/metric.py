@@ -153,14 +153,19 @@ class MetricReader:
             return self.topic(text, fig_start, True, title, strip_regions) or referent
         if referent:
             return referent
-        lead = self.lead_in(text, clause_from, sentence_start, strip_regions) if clause_from is not None else None
+        lead = self.lead_in(text, clause_from, sentence_start, strip_regions, fig_start) \
+            if clause_from is not None else None
         return lead or self.topic(text, fig_start, False, title, strip_regions)
 
     def lead_in(self, text: str, clause_from: int, sentence_start: int,
-                strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+                strip_regions: Callable[[str], str] = lambda s: s, fig_start: int | None = None) -> str | None:
         """甲区和乙区专利企业数量较少，分别为…: what the clause before names, when the
-        figure's clause opens with 分别 and so only lists values of it."""
-        if clause_from <= sentence_start or not (self.respectively and text.startswith(self.respectively, clause_from)):
+        figure's clause opens with 分别 and so only lists values of it, or holds nothing
+        before the figure but cue words (某市的专利最多，达…)."""
+        if clause_from <= sentence_start:
+            return None
+        opens = bool(self.respectively) and text.startswith(self.respectively, clause_from)
+        if not opens and (fig_start is None or self._tail.strip(text[clause_from:fig_start].strip())):
             return None
         before = clause_start(text, clause_from - 1, sentence_start)
         head = self._head.cut_head(strip_regions(self._head.cut_head(text[before:clause_from - 1])))
