@@ -123,6 +123,14 @@ def test_a_bare_stage_takes_the_previous_metric_at_that_stage(rules: Rules) -> N
     assert metric("授权0.4万件", rules, "0.4万件", previous="技术合同成交额") != "技术合同授权"
 
 
+def test_a_phrase_listing_as_many_metrics_as_figures_splits_one_each(rules: Rules) -> None:
+    split = rules.metrics.split_list
+    assert split("电子信息、装备制造及新材料产业的增幅", 3) == ["电子信息增幅", "装备制造增幅", "新材料产业的增幅"]
+    assert split("电子信息、装备制造及新材料产业的增幅", 2) == ["电子信息增幅", "装备制造及新材料产业的增幅"]
+    assert split("专利代理和商标代理收入", 2) == ["专利代理", "商标代理收入"]  # no 的: the last's name has no known end
+    assert split("专利代理和商标代理收入", 3) is None
+
+
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
     text = "从县域看，有效发明专利拥有量位居前列的县分别为∶余杭(3万件)、萧山(2万件)。"
     assert metric(text, rules, "3万件") == "有效发明专利拥有量"

@@ -335,6 +335,21 @@ class MetricReader:
             return head[head.index(form):]
         return trimmed
 
+    def split_list(self, phrase: str, n: int) -> list[str] | None:
+        """A phrase listing `n` metrics, one each (甲、乙和丙的增幅 -> 甲增幅, 乙增幅, 丙的增幅):
+        split at 、 alone if that gives `n` items, else at every list word; each item but the
+        last takes what the last measures after its 的."""
+        for marks in (("、",), self._list_end):
+            items = regex.split("|".join(map(regex.escape, marks)), phrase)
+            if len(items) == n and all(len(item) >= 2 for item in items):
+                break
+        else:
+            return None
+        last = items[-1]
+        at = max((last.rfind(w) + len(w) for w in self._of if w in last), default=-1)
+        shared = last[at:] if at > 0 else ""  # (without 的, where the last item's name ends is unknown)
+        return [item + shared for item in items[:-1]] + [last]
+
     def _without_inner(self, head: str) -> str:
         """专利共申请 -> 专利申请: filler words jieba reads as words of their own, dropped."""
         out: str = self._memos["inner"].get(head, lambda h: "".join(
@@ -476,8 +491,11 @@ def _names_a_thing(word: str, flag: str) -> bool:
     return len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES) and not word.isdigit()
 
 
-def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[str | None]) -> list[str | None]:
-    """`分别` lists: the i-th figure after 分别 takes the metric of the i-th figure it refers to.
+def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[str | None],
+                      split: Callable[[str, int], list[str] | None] = lambda m, n: None) -> list[str | None]:
+    """`分别` lists: the i-th figure after 分别 takes the metric of the i-th figure it refers to;
+    where there are not as many figures before, the i-th item of a list of metrics its phrase
+    names (电子信息、装备制造及新材料产业的增幅分别为…: `split`).
 
     `groups` holds (indices of the figures it refers to, indices of the 分别 figures).
     """
@@ -487,4 +505,10 @@ def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[s
             for t, i in zip(targets, listed):
                 if metrics[t]:
                     out[i] = metrics[t]
+            continue
+        shared = {metrics[i] for i in listed}
+        phrase = shared.pop() if len(shared) == 1 else None
+        items = split(phrase, len(listed)) if phrase else None
+        for i, item in zip(listed, items or ()):
+            out[i] = item
     return out

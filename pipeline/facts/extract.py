@@ -157,7 +157,7 @@ def _extract_window(text: str, base: int, context: _Context,
     attached = _attribute(norm, figures, regions, context, years, title_year)
     groups = _respectively_groups(norm, attached, rules.metrics.respectively)
     attached = _places_respectively(norm, attached, groups, regions, rules)
-    metrics = pair_respectively(groups, [a.metric for a in attached])
+    metrics = pair_respectively(groups, [a.metric for a in attached], rules.metrics.split_list)
     facts.extend(_fact(view, where, a, metric) for a, metric in zip(attached, metrics))
     return sorted(facts, key=lambda f: (f.start, f.end))
 
