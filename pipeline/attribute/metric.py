@@ -493,22 +493,22 @@ def _names_a_thing(word: str, flag: str) -> bool:
 
 def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[str | None],
                       split: Callable[[str, int], list[str] | None] = lambda m, n: None) -> list[str | None]:
-    """`分别` lists: the i-th figure after 分别 takes the metric of the i-th figure it refers to;
-    where there are not as many figures before, the i-th item of a list of metrics its phrase
-    names (电子信息、装备制造及新材料产业的增幅分别为…: `split`).
+    """`分别` lists: the i-th figure after 分别 takes the i-th of the metrics its phrase lists
+    (电子信息、装备制造及新材料产业的增幅分别为…: `split`), else the metric of the i-th
+    figure it refers to.
 
     `groups` holds (indices of the figures it refers to, indices of the 分别 figures).
     """
     out = list(metrics)
     for targets, listed in groups:
-        if len(targets) == len(listed):
-            for t, i in zip(targets, listed):
-                if metrics[t]:
-                    out[i] = metrics[t]
-            continue
         shared = {metrics[i] for i in listed}
         phrase = shared.pop() if len(shared) == 1 else None
         items = split(phrase, len(listed)) if phrase else None
-        for i, item in zip(listed, items or ()):
-            out[i] = item
+        if items:  # the figures' own phrase lists their metrics: it says more than the figures before
+            for i, item in zip(listed, items):
+                out[i] = item
+        elif len(targets) == len(listed):
+            for t, i in zip(targets, listed):
+                if metrics[t]:
+                    out[i] = metrics[t]
     return out
