@@ -1,6 +1,7 @@
 """The attribution stage's metric: the phrase naming what a figure measures, and its lexicon id."""
 from __future__ import annotations
 
+from pipeline.attribute.metric import pair_respectively
 from pipeline.records import Dimension
 from pipeline.rules.compiler import Rules
 from pipeline.text.segment import clause_start
@@ -129,6 +130,14 @@ def test_a_phrase_listing_as_many_metrics_as_figures_splits_one_each(rules: Rule
     assert split("电子信息、装备制造及新材料产业的增幅", 2) == ["电子信息增幅", "装备制造及新材料产业的增幅"]
     assert split("专利代理和商标代理收入", 2) == ["专利代理", "商标代理收入"]  # no 的: the last's name has no known end
     assert split("专利代理和商标代理收入", 3) is None
+
+
+def test_respectively_prefers_the_metrics_its_phrase_lists_to_the_figures_before(rules: Rules) -> None:
+    metrics: list[str | None] = ["发明专利占比", "发明专利占比", "新型及设计占比", "新型及设计占比"]
+    paired = pair_respectively([([0, 1], [2, 3])], metrics, rules.metrics.split_list)
+    assert paired == ["发明专利占比", "发明专利占比", "新型", "设计占比"]
+    metrics = ["发明专利授权", "商标注册", "同比增长", "同比增长"]  # no list: the figures before, in order
+    assert pair_respectively([([0, 1], [2, 3])], metrics, rules.metrics.split_list) == metrics[:2] * 2
 
 
 def test_a_long_head_keeps_its_subject_when_what_follows_the_verb_names_nothing(rules: Rules) -> None:
