@@ -88,6 +88,7 @@ class MetricReader:
         opens, closes = alternation(w["topic_open"]) or "(?!)", alternation(w["topic_close"]) or "(?!)"
         self._frame = regex.compile(rf"\s*(?:{opens})(?P<topic>[^，,。；;：:\s]{{2,12}}?)(?:{closes})")
         self._rank_words = frozenset(w["rank_topic"])
+        self._opens = tuple(w["topic_open"])
         ranking = alternation(w["rank_topic"]) or "(?!)"
         self._ranking = regex.compile(rf"(?<![\dA-Za-z&])[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
         self._anaphora = frozenset(w["anaphora"])
@@ -172,6 +173,16 @@ class MetricReader:
         subject = self._tail.strip(self._subject(head)) if head else ""
         return subject if len(subject) >= 2 and not self.is_vague(subject) else None
 
+    def ranking_of(self, text: str, sentence_start: int, fig_start: int, metric: str | None,
+                   strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
+        """The ranking a rank belongs to when its sentence names one before it and its own
+        phrase names no measure, only what is ranked (全球城市营商环境排行，某城市群位居第二)."""
+        if metric and (self.metric_id(metric) or metric.endswith(self._measure_end) or
+                       any(word in metric for word in (*self._rank_words, *self._list_end))):
+            return None  # (a list of several: the indicators ranked by, 专利创造、专利运用…)
+        found = self._ranking_in(text[sentence_start:fig_start], strip_regions)
+        return None if found is None or (metric and metric in found) else found  # (知识产权保护排行第2位)
+
     def topic(self, text: str, fig_start: int, rank: bool, title: str | None,
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
         """What a figure measures when its clause names nothing: for a rank, the ranking
@@ -195,6 +206,8 @@ class MetricReader:
         for m in reversed(list(self._ranking.finditer(text))):
             for name in self._ranking_names(_INNER_YEAR.sub("", m[0])):
                 head = self._head.cut_head(strip_regions(self._head.cut_head(name)))
+                opening = next((w for w in self._opens if head.startswith(w) and len(head) > len(w) + 2), "")
+                head = head[len(opening):]  # 在…排行中: the frame's word is no part of the name
                 if head and head not in self._rank_words and not self.is_vague(head):
                     return head
         return None

@@ -191,6 +191,8 @@ def _attribute(norm: str, figures: list[Figure], regions: RegionIndex, context: 
         if rules.metrics.is_vague(metric, rank):  # 依然稳居第2, 年减3.1%: what the sentence or paragraph is about
             metric = rules.metrics.instead_of_vague(norm, fig.start, rank, referent, context.title,
                                                     rules.regions.strip_places, clause_from, sent[0]) or metric
+        elif rank and metric != referent:  # 某排行，某集群位居第二: the ranking the sentence names
+            metric = rules.metrics.ranking_of(norm, sent[0], fig.start, metric, rules.regions.strip_places) or metric
         period = periods.resolve(norm, fig.start, sent, context.published,
                                  default_year=context.plan_year if kind.type == FactType.TARGET else None,
                                  sections=years, document_year=title_year)
