@@ -49,6 +49,7 @@ class Attached:
     respectively: tuple[str, ...]  # cues.yaml: figures after 分别 take the metrics of those before
     entities: tuple[str, ...] = ()  # cues.yaml: words ending a company's or body's name (有限公司)
     rank_cues: tuple[str, ...] = ()  # ranks.yaml: words before a rank (居, 蝉联), never a counted noun
+    baselines: tuple[str, ...] = ()  # periods.yaml: comparison words (比, 较): a phrase opening with one compares
 
 
 class MetricReader:
@@ -80,6 +81,7 @@ class MetricReader:
         self.respectively = tuple(shared.respectively)
         self._entities = tuple(shared.entities)
         self._rank_cues = tuple(shared.rank_cues)
+        self._baselines = tuple(shared.baselines)
         self._share_lead = tuple(w["share_lead"])
         self._subject_end = tuple(sorted(w["subject_end"], key=len, reverse=True))
         self._acts = frozenset(w["act"])
@@ -337,6 +339,8 @@ class MetricReader:
             head = self._without_inner(head)
         if head in self._suffixes and previous:
             return previous + head
+        if previous and head.startswith(self._baselines) and self._opens_with_baseline(head):
+            return previous  # 年均增速31.2%，比全省平均值高9个百分点: the same measure, compared
         stage = self._stage.fullmatch(head)
         if stage is not None and previous and (before := self._last_stage(previous)) is not None:
             return previous[:before.start()] + head  # 专利申请3.1万件，授权1.2万件: 专利授权
@@ -362,6 +366,15 @@ class MetricReader:
         at = max((last.rfind(w) + len(w) for w in self._of if w in last), default=-1)
         shared = last[at:] if at > 0 else ""  # (without 的, where the last item's name ends is unknown)
         return [item + shared for item in items[:-1]] + [last]
+
+    def _opens_with_baseline(self, head: str) -> bool:
+        """Does `head` open with a comparison word (比|全省平均值高; not the noun 比例) and go on
+        to name no measure of its own (not 比上年|申请案件数)?"""
+        words = self.words.tagged(head[:8])
+        if not words or words[0][0] not in self._baselines:
+            return False
+        rest = head[len(words[0][0]):]
+        return not (self.metric_id(rest) or rest.endswith(self._measure_end))
 
     def _without_inner(self, head: str) -> str:
         """专利共申请 -> 专利申请: filler words jieba reads as words of their own, dropped."""

@@ -123,7 +123,8 @@ def load_rules(rules_dir: Path) -> Rules:
         streak=tuple(w for p in periods.rules if p.kind == PeriodKind.STREAK for w in p.words),
         respectively=cues.words(CueKind.RESPECTIVELY),
         entities=cues.words(CueKind.ENTITY),
-        rank_cues=ranks.cues)
+        rank_cues=ranks.cues,
+        baselines=periods.words["baseline"])
     region_reader = RegionReader(build_gazetteer(regions, words), regions, ranks.cues,
                                  cues.words(CueKind.ENTITY), tables.words["total_row"], tables.words["residual_row"])
     return Rules(
