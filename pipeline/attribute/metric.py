@@ -164,16 +164,19 @@ class MetricReader:
                 strip_regions: Callable[[str], str] = lambda s: s, fig_start: int | None = None) -> str | None:
         """甲区和乙区专利企业数量较少，分别为…: what the clause before names, when the
         figure's clause opens with 分别 and so only lists values of it, or holds nothing
-        before the figure but cue words (某市的专利最多，达…)."""
+        before the figure but cue words (某市的专利最多，达…) or a rate word (…，占比达…:
+        the rate of what the clause before names)."""
         if clause_from <= sentence_start:
             return None
         opens = bool(self.respectively) and text.startswith(self.respectively, clause_from)
-        if not opens and (fig_start is None or self._tail.strip(text[clause_from:fig_start].strip())):
+        own = "" if fig_start is None else self._tail.strip(self._head.cut_head(text[clause_from:fig_start]).strip())
+        rate = own if own in self._suffixes else ""  # 以发明专利为主，2023年占比首度突破7成: 发明专利占比
+        if not opens and (fig_start is None or (own and not rate)):
             return None
         before = clause_start(text, clause_from - 1, sentence_start)
         head = self._head.cut_head(strip_regions(self._head.cut_head(text[before:clause_from - 1])))
         subject = self._tail.strip(self._subject(head)) if head else ""
-        return subject if len(subject) >= 2 and not self.is_vague(subject) else None
+        return subject + rate if len(subject) >= 2 and not self.is_vague(subject) else None
 
     def ranking_of(self, text: str, sentence_start: int, fig_start: int, metric: str | None,
                    strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
