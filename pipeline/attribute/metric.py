@@ -170,7 +170,7 @@ class MetricReader:
             return None
         opens = bool(self.respectively) and text.startswith(self.respectively, clause_from)
         own = "" if fig_start is None else self._tail.strip(self._head.cut_head(text[clause_from:fig_start]).strip())
-        rate = own if own in self._suffixes else ""  # 以发明专利为主，2023年占比首度突破7成: 发明专利占比
+        rate = own if own in self._suffixes else ""  # 服务商标最多，2031年占比首次超过4成: 服务商标占比
         if not opens and (fig_start is None or (own and not rate)):
             return None
         before = clause_start(text, clause_from - 1, sentence_start)
