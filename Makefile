@@ -41,7 +41,7 @@ check: $(STAMP)
 # rounded down, so that a rule edit that loses quality cannot land.
 SHARED ?= ../shared
 SAMPLE_FLOOR := exact_f1=0.99 dimension=0.99 qualifier=0.99 type=0.99 region=0.97 period=0.95 metric=0.92
-CORPUS_FLOOR := exact_f1=0.97 dimension=0.99 qualifier=0.99 type=0.96 region=0.93 period=0.95 metric=0.82
+CORPUS_FLOOR := exact_f1=0.97 dimension=0.99 qualifier=0.99 type=0.96 region=0.93 period=0.95 metric=0.92
 
 evaluate: $(STAMP)
 	$(VENV)/bin/python flows.py --raw raw --output output
