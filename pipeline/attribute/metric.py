@@ -50,6 +50,7 @@ class Attached:
     entities: tuple[str, ...] = ()  # cues.yaml: words ending a company's or body's name (有限公司)
     rank_cues: tuple[str, ...] = ()  # ranks.yaml: words before a rank (居, 蝉联), never a counted noun
     baselines: tuple[str, ...] = ()  # periods.yaml: comparison words (比, 较): a phrase opening with one compares
+    scales: tuple[str, ...] = ()  # scales.yaml: scale words (万, 亿), between a number and its unit
 
 
 class MetricReader:
@@ -101,12 +102,14 @@ class MetricReader:
         self._inner = frozenset(w["inner_word"])
         self._things = regex.compile(alternation(w["thing"]) or "(?!)")
         joiners = alternation(w["list_end"]) or "(?!)"
-        self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*[万亿千百]?(?P<unit>\p{{Han}}))+")
+        scale = alternation(shared.scales) or "(?!)"
+        self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*(?:{scale})*(?P<unit>\p{{Han}}))+")
         self._counted = regex.compile(rf"(?:^|\p{{Han}}{{2}})(?:{alternation(w['of']) or '(?!)'})\p{{Han}}{{1,6}}?"
                                       rf"(?P<count>{alternation(w['count_of']) or '(?!)'})$")
         stages = alternation(w["stage"]) or "(?!)"
-        self._stage = regex.compile(rf"(?:{stages})量?")
-        self._stages = regex.compile(rf"(?:(?:{stages})量?)+$")
+        stage = rf"(?:{stages})(?:{alternation(w['measure_end']) or '(?!)'})?"  # 授权, 授权量
+        self._stage = regex.compile(stage)
+        self._stages = regex.compile(rf"(?:{stage})+$")
         self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
         self._of = tuple(w["of"])
         self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",

@@ -124,7 +124,8 @@ def load_rules(rules_dir: Path) -> Rules:
         respectively=cues.words(CueKind.RESPECTIVELY),
         entities=cues.words(CueKind.ENTITY),
         rank_cues=ranks.cues,
-        baselines=periods.words["baseline"])
+        baselines=periods.words["baseline"],
+        scales=tuple(w for scale in scales for w in scale.written))
     region_reader = RegionReader(build_gazetteer(regions, words), regions, ranks.cues,
                                  cues.words(CueKind.ENTITY), tables.words["total_row"], tables.words["residual_row"])
     return Rules(
