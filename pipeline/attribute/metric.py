@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import regex
 
+from pipeline.attribute.topics import INNER_YEAR, Topics
+from pipeline.attribute.vague import Vagueness
 from pipeline.records import Dimension
 from pipeline.rules.patterns import CombinedPattern, alternation
 from pipeline.rules.word_rules import Metrics
@@ -30,13 +32,9 @@ _LISTED = regex.compile(r"(?:[、和及与]?[^、和及与，,。；;：:∶()�
 _AFTER = regex.compile(r"^[“]?([\p{Han}A-Za-z]{2,20})")
 _STOP_FLAGS = ("v", "p", "uj", "ul", "m", "r", "c", "d")  # jieba's tags that end a noun phrase
 _NOUNISH = ("n", "vn", "b", "a", "j", "l", "an", "nz", "ng", "f", "s")
-# A year inside a phrase (the date grammar stays in code, as in attribute/period.py).
-_INNER_YEAR = regex.compile(r"(?<![\d.])(?:1[89]|20)\d{2}\s*年(?:度|底|末|初)?")
 _LONG = 16  # a metric longer than this usually still carries its subject and verb
-_CONTENT = ("n", "vn", "nz", "j", "l", "eng")  # jieba's tags of words that can name what is measured...
-_NAMES = ("nr", "ns", "nt")  # ...except names of people, places and bodies
+_NAMES = ("nr", "ns", "nt")  # jieba's tags of names of people, places and bodies
 _WRITTEN_UNIT = regex.compile(r"\p{Han}$")  # the unit a count is written with (120家)
-_LABEL = regex.compile(r"[\p{Han}A-Za-z、与和]{2,12}(?=[：:])")  # a paragraph opening 创新环境：…
 
 
 @dataclass(frozen=True)
@@ -86,21 +84,18 @@ class MetricReader:
         self._share_lead = tuple(w["share_lead"])
         self._subject_end = tuple(sorted(w["subject_end"], key=len, reverse=True))
         self._acts = frozenset(w["act"])
-        self._ids = {form: m.id for m in rules.lexicon for form in m.written}
-        self._lexicon = regex.compile(alternation(self._ids)) if self._ids else None
-        opens, closes = alternation(w["topic_open"]) or "(?!)", alternation(w["topic_close"]) or "(?!)"
-        self._frame = regex.compile(rf"\s*(?:{opens})(?P<topic>[^，,。；;：:\s]{{2,12}}?)(?:{closes})")
-        self._rank_words = frozenset(w["rank_topic"])
-        self._opens = tuple(w["topic_open"])
-        ranking = alternation(w["rank_topic"]) or "(?!)"
-        self._ranking = regex.compile(rf"(?<![\dA-Za-z&])[\p{{Han}}A-Za-z&\d]{{0,14}}(?:{ranking})")
-        self._anaphora = frozenset(w["anaphora"])
-        self._place_class = frozenset(w["place_class"])
         self._measure_end = tuple(w["measure_end"])
         self._thresholds = tuple(sorted(w["threshold"], key=len, reverse=True))
         self._negations = tuple(w["negation"])
         self._inner = frozenset(w["inner_word"])
         self._things = regex.compile(alternation(w["thing"]) or "(?!)")
+        self.vagueness = Vagueness(words, {form: m.id for m in rules.lexicon for form in m.written},
+                                   rank_words=frozenset(w["rank_topic"]), anaphora=frozenset(w["anaphora"]),
+                                   place_class=frozenset(w["place_class"]), measure_end=self._measure_end,
+                                   things=w["thing"], head_words=frozenset(rules.head_words))
+        self.topics = Topics(self.vagueness, words, self._head, self._tail, rank_words=frozenset(w["rank_topic"]),
+                             of=tuple(w["of"]), list_end=self._list_end, topic_open=tuple(w["topic_open"]),
+                             topic_close=tuple(w["topic_close"]), measure_end=self._measure_end)
         joiners = alternation(w["list_end"]) or "(?!)"
         scale = alternation(shared.scales) or "(?!)"
         self._joined = regex.compile(rf"(?:\s*(?:{joiners})\s*\d[\d.,]*\s*(?:{scale})*(?P<unit>\p{{Han}}))+")
@@ -110,42 +105,12 @@ class MetricReader:
         stage = rf"(?:{stages})(?:{alternation(w['measure_end']) or '(?!)'})?"  # 授权, 授权量
         self._stage = regex.compile(stage)
         self._stages = regex.compile(rf"(?:{stage})+$")
-        self._head_words = frozenset(rules.head_words)  # (time and scope words name nothing measured: 本年度)
         self._of = tuple(w["of"])
-        self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "id",
-                                                 "vague", "only_places", "inner")}
+        self._memos = {name: Memo() for name in ("ends_with_verb", "noun_after", "starts_with_verb", "trim", "inner")}
 
     def is_vague(self, metric: str | None, rank: bool = False) -> bool:
-        """Does a metric phrase name nothing measured (依然稳居, 和江苏同列, 首次跻身)? It maps
-        to no lexicon id and has no noun of two characters that is not a name or place. For a
-        rank, a class of places (省份) names none either: it says what is ranked, not by what."""
-        if not metric:
-            return True
-        vague: bool = self._memos["vague"].get(metric, self._vague)
-        if not vague and rank:
-            only_places: bool = self._memos["only_places"].get(metric, self._only_places)
-            return only_places
-        return vague
-
-    def _vague(self, metric: str) -> bool:
-        if self.metric_id(metric):
-            return False
-        if metric.strip() in self._rank_words:  # 排序 alone names no ranking
-            return True
-        if any(word in metric for word in self._anaphora):  # 该项指标: what it refers to is named elsewhere
-            return True
-        if len(metric) >= 3 and metric.endswith(self._measure_end):  # 待办量: jieba tags 待办 a verb
-            return False
-        if self._things.search(metric):  # 发明, 新型: what is counted, though jieba tags a verb or adjective
-            return False
-        return not any(_names_a_thing(word, flag) and word not in self._head_words
-                       for word, flag in self.words.tagged(metric))
-
-    def _only_places(self, metric: str) -> bool:
-        if self.metric_id(metric):  # (the lexicon answers first: tagging loads jieba's dictionary)
-            return False
-        return not any(_names_a_thing(word, flag) and word not in self._place_class and word not in self._head_words
-                       for word, flag in self.words.tagged(metric))
+        """Does a metric phrase name nothing measured? (attribute/vague.py)"""
+        return self.vagueness.is_vague(metric, rank)
 
     def instead_of_vague(self, text: str, fig_start: int, rank: bool, referent: str | None, title: str | None,
                          strip_regions: Callable[[str], str] = lambda s: s, clause_from: int | None = None,
@@ -183,68 +148,13 @@ class MetricReader:
 
     def ranking_of(self, text: str, sentence_start: int, fig_start: int, metric: str | None,
                    strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
-        """The ranking a rank belongs to when its sentence names one before it and its own
-        phrase names no measure, only what is ranked (全球城市营商环境排行，某城市群位居第二)."""
-        if metric and (self.metric_id(metric) or metric.endswith(self._measure_end) or
-                       any(word in metric for word in (*self._rank_words, *self._list_end))):
-            return None  # (a list of several: the indicators ranked by, 专利创造、专利运用…)
-        found = self._ranking_in(text[sentence_start:fig_start], strip_regions)
-        return None if found is None or (metric and metric in found) else found  # (知识产权保护排行第2位)
+        """The ranking a rank belongs to when its phrase names only what is ranked (attribute/topics.py)."""
+        return self.topics.ranking_of(text, sentence_start, fig_start, metric, strip_regions)
 
     def topic(self, text: str, fig_start: int, rank: bool, title: str | None,
               strip_regions: Callable[[str], str] = lambda s: s) -> str | None:
-        """What a figure measures when its clause names nothing: for a rank, the ranking
-        its paragraph names last before it (全球创新指数); the label opening its paragraph
-        (创新环境：…) or the topic it opens with (在发明专利方面，…); for a rank, the
-        ranking its document's title names."""
-        para = text.rfind("\n", 0, fig_start) + 1
-        if rank and (found := self._ranking_in(text[para:fig_start], strip_regions)):
-            return found
-        label = _LABEL.match(text, para, fig_start)
-        if label is not None:
-            return self._tail.strip(self._head.cut_head(label[0])) or label[0]
-        framed = self._frame.match(text, para, fig_start)  # 在发明专利方面，…: what the paragraph is about
-        if framed is not None:
-            return framed["topic"]
-        return self._ranking_in(title, strip_regions) if rank and title else None
-
-    def _ranking_in(self, text: str, strip_regions: Callable[[str], str]) -> str | None:
-        """The last ranking `text` names, trimmed of time and places (2025年全球创新指数 ->
-        全球创新指数); a rank word alone (2025年排名) names none."""
-        for m in reversed(list(self._ranking.finditer(text))):
-            for name in self._ranking_names(_INNER_YEAR.sub("", m[0])):
-                head = self._head.cut_head(strip_regions(self._head.cut_head(name)))
-                opening = next((w for w in self._opens if head.startswith(w) and len(head) > len(w) + 2), "")
-                head = head[len(opening):]  # 在…排行中: the frame's word is no part of the name
-                if head and head not in self._rank_words and not self.is_vague(head):
-                    return head
-        return None
-
-    def _ranking_names(self, phrase: str) -> list[str]:
-        """Where a ranking's name may start in a phrase ending in a rank word: after its
-        last 的 (机构编制的城市营商环境指数), or before it when what follows only qualifies
-        the rank word (商标注册量的最新排名); none when the rank word is one of a
-        list (稳定性和排名)."""
-        if self._without_rank_word(phrase).endswith(self._list_end):
-            return []
-        at = max((phrase.rfind(word) for word in self._of), default=-1)
-        if at < 0:
-            return [phrase]
-        after = phrase[at:].removeprefix(next(word for word in self._of if phrase.startswith(word, at)))
-        return [self._after_last_verb(phrase[:at])] if self.is_vague(after) else [after]
-
-    def _after_last_verb(self, phrase: str) -> str:
-        """公布了商标注册量 -> 商标注册量: the noun phrase after the last verb or particle."""
-        words = self.words.tagged(phrase)
-        cut = max((i + 1 for i, (_, flag) in enumerate(words) if flag.startswith(("v", "p", "u")) and flag != "vn"),
-                  default=0)
-        return "".join(word for word, _ in words[cut:])
-
-    def _without_rank_word(self, name: str) -> str:
-        for word in sorted(self._rank_words, key=len, reverse=True):
-            if name.endswith(word):
-                return name[: -len(word)]
-        return name
+        """What a figure's paragraph or title is about (attribute/topics.py)."""
+        return self.topics.topic(text, fig_start, rank, title, strip_regions)
 
     def is_streak(self, prefix: str) -> bool:
         """连续4年 / 蝉联: a run of years, which measures what follows it."""
@@ -252,15 +162,7 @@ class MetricReader:
 
     def metric_id(self, metric: str | None) -> str | None:
         """The canonical id of a metric phrase: the longest written form it contains."""
-        if not metric or self._lexicon is None:
-            return None
-        found: str | None = self._memos["id"].get(metric, self._longest_form)
-        return self._ids[found] if found else None
-
-    def _longest_form(self, metric: str) -> str | None:
-        assert self._lexicon is not None
-        found = [m[0] for m in self._lexicon.finditer(metric, overlapped=True)]
-        return max(found, key=len) if found else None
+        return self.vagueness.metric_id(metric)
 
     def read(self, text: str, fig_start: int, fig_end: int, dimension: Dimension, clause_from: int,
              previous: str | None, strip_regions: Callable[[str], str] = lambda s: s,
@@ -332,7 +234,7 @@ class MetricReader:
             return previous + self._tail.strip(head[: cut.start()] if cut else head)
         counted = self._counted.search(prefix.rstrip())
         if counted is not None:  # 排名提升的城市有6个: those nouns, however the words before 的 describe them
-            return self._head.cut_head(_INNER_YEAR.sub("", prefix[:counted.start("count")]).strip())
+            return self._head.cut_head(INNER_YEAR.sub("", prefix[:counted.start("count")]).strip())
         cut = self._tail_cut.search(head)
         while cut is not None and cut.start() == 0 and cut[0] in self._opening:  # 增加果农收益: the change opens it
             head = head[cut.end():]
@@ -340,7 +242,7 @@ class MetricReader:
         if cut is not None:
             head = head[: cut.start()]
         head = self._after_subject(head) if not subject_only else self._tail.strip(self._subject(head))
-        head = self._tail.strip(_INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
+        head = self._tail.strip(INNER_YEAR.sub("", head).strip())  # 发明专利2023年占比 -> 发明专利占比
         if any(word in head[1:] for word in self._inner):
             head = self._without_inner(head)
         if head in self._suffixes and previous:
@@ -353,7 +255,7 @@ class MetricReader:
         if len(head) < 2 or head.endswith(self._list_end):
             return previous
         trimmed: str = self._memos["trim"].get(head, self._trim)
-        form = self._memos["id"].get(head, self._longest_form) if self._lexicon is not None else None
+        form = self.vagueness.longest_form(head)
         if form and form not in trimmed:  # a trim never cuts into a metric the lexicon names
             return head[head.index(form):]
         return trimmed
@@ -516,11 +418,6 @@ class MetricReader:
             if len(rest) >= 4:
                 return rest
         return head
-
-
-def _names_a_thing(word: str, flag: str) -> bool:
-    """A word of two characters or more that can name what is measured."""
-    return len(word) >= 2 and flag.startswith(_CONTENT) and not flag.startswith(_NAMES) and not word.isdigit()
 
 
 def pair_respectively(groups: list[tuple[list[int], list[int]]], metrics: list[str | None],
