@@ -212,8 +212,10 @@ class MetricReader:
 
     def _is_threshold(self, stripped: str) -> bool:
         """Does the text before a figure end in a threshold word (超), not negated (不超过: a cap)?"""
-        word = next((w for w in self._thresholds if stripped.endswith(w)), None)
-        return word is not None and not stripped[:-len(word)].endswith(self._negations)
+        if not (self._thresholds and stripped.endswith(self._thresholds)):  # (nearly every figure: one test)
+            return False
+        word = next(w for w in self._thresholds if stripped.endswith(w))
+        return not stripped[:-len(word)].endswith(self._negations)
 
     def _before(self, prefix: str, previous: str | None, strip_regions: Callable[[str], str]) -> str | None:
         """The metric read from the clause before a figure (`prefix`), trimmed."""
