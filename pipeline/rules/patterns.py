@@ -12,11 +12,12 @@ report with a `RuleTimeout` naming the rule, never the run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import regex
 
 from pipeline.rules.files import RawRule
+from pipeline.text.words import Memo
 
 # Texts that make a backtracking-prone pattern show itself at load time:
 # long runs of one character, of digits, of CJK numerals and of brackets.
@@ -108,6 +109,8 @@ class CombinedPattern:
 
     pattern: regex.Pattern[str]
     parts: tuple[UserPattern, ...]
+    # cut_head's answers: a pure function of its text, and metric heads recur all through a corpus
+    _heads: Memo = field(default_factory=Memo, compare=False, repr=False)
 
     def _blame(self, text: str, limit: float) -> RuleTimeout:
         for part in self.parts:
@@ -120,6 +123,10 @@ class CombinedPattern:
     def cut_head(self, text: str) -> str:
         """`text` without what the pattern matches at its start (a `^`-anchored pattern's
         `sub("", text)`, without trying the rest of the text)."""
+        head: str = self._heads.get(text, self._cut_head)
+        return head
+
+    def _cut_head(self, text: str) -> str:
         limit = time_limit(len(text))
         try:
             m = self.pattern.match(text, timeout=limit)
