@@ -111,7 +111,6 @@ def _blocks(text: str) -> list[list[list[Cell]]]:
 
 
 _FLAT_CELL_MAX = 16  # a line longer than this is prose or a caption, never a cell of a flat table
-_FLAT_LINE = regex.compile(r"[^\n]*")
 _LINES = regex.compile(r"(?m)^.*$")  # every line, blank ones too
 _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label line, not one cell
 _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
@@ -170,13 +169,17 @@ def _flat_blocks(text: str) -> list[list[list[Cell]]]:
     row's cells), blank lines allowed between cells: rows are rebuilt from the period at which
     row labels (the non-number cells) recur, which must match the count of header cells (a
     row-number column may come without a header)."""
-    lines = [Cell(m.start() + len(m[0]) - len(m[0].lstrip()), m.start() + len(m[0].rstrip()), m[0].strip())
-             for m in _FLAT_LINE.finditer(text) if m[0].strip() and m[0].strip() not in _CELL_SEPARATORS]
     blocks: list[list[list[Cell]]] = []
     run: list[Cell] = []
-    for cell in [*lines, Cell(len(text), len(text), "x" * (_FLAT_CELL_MAX + 1))]:
-        if len(cell.text) <= _FLAT_CELL_MAX and not is_table_line(cell.text) and not _NOT_A_CELL.search(cell.text):
-            run.append(cell)
+    start = 0
+    # (only a line short enough to be a cell becomes a Cell: most lines are prose)
+    for line in [*text.split("\n"), "x" * (_FLAT_CELL_MAX + 1)]:  # the last line ends the last run
+        at, start = start, start + len(line) + 1
+        value = line.strip()
+        if not value or value in _CELL_SEPARATORS:
+            continue
+        if len(value) <= _FLAT_CELL_MAX and not is_table_line(value) and not _NOT_A_CELL.search(value):
+            run.append(Cell(at + len(line) - len(line.lstrip()), at + len(line.rstrip()), value))
             continue
         if len(run) >= 6:
             block = _flat_table(run)
