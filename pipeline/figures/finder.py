@@ -89,6 +89,11 @@ class FigureFinder:
         self.range_joiners = frozenset(range_joiners)
         self.lead = regex.compile(rf"(?P<num>{AR}|{CN}){SP}(?P<scale>{alternation(self.scales)})?{SP}"
                                   rf"(?P<join>{alternation((*range_joiners, *list_joiners))}){SP}$")  # 3-|5天
+        # What the text before a figure must end with, spaces aside, for `lead` to match there: a
+        # str.endswith spares most figures that pattern's search. (None: a joiner ending in a
+        # space, which rstrip would cut, so no such test.)
+        joiners = (*range_joiners, *list_joiners)
+        self.lead_ends: tuple[str, ...] | None = None if any(w[-1:].isspace() for w in joiners) else joiners
 
     # -- candidates ---------------------------------------------------------
 
@@ -210,6 +215,8 @@ class FigureFinder:
                 out[i - 1] = replace(prev, qualifier=Qualifier.LOWER_BOUND)
                 out[i] = replace(fig, qualifier=Qualifier.UPPER_BOUND)
                 continue
+            if self.lead_ends is not None and not window.rstrip().endswith(self.lead_ends):
+                continue  # (every space `lead` allows after the joiner is one that rstrip cuts)
             m = lead.search(window)
             if not m:
                 continue
