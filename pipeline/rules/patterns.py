@@ -25,6 +25,7 @@ PROBES = ("a" * 3000 + "!", "1" * 3000 + "年!", "第" * 1500 + "x", "“" + "�
 PROBE_SECONDS = 0.5
 RULE_SECONDS = 2.0  # time limit for one user-written pattern on one text...
 RULE_SECONDS_PER_MB = 4.0  # ...plus this much per MB of that text
+MEMO_CHARS = 64  # longer texts are not memoised (cut_head)
 
 
 class RuleTimeout(RuntimeError):
@@ -123,6 +124,8 @@ class CombinedPattern:
     def cut_head(self, text: str) -> str:
         """`text` without what the pattern matches at its start (a `^`-anchored pattern's
         `sub("", text)`, without trying the rest of the text)."""
+        if len(text) > MEMO_CHARS:  # (long keys would make the memo big)
+            return self._cut_head(text)
         head: str = self._heads.get(text, self._cut_head)
         return head
 
