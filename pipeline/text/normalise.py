@@ -116,6 +116,12 @@ _FEW = 24  # up to this many distinct characters to fold, str.replace beats str.
 PINYIN_GLOSS = regex.compile(r"[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\s*[)）]")
 
 
+def without_pinyin(text: str) -> str:
+    """`text` without PINYIN_GLOSS matches; only a text with an opening bracket is searched
+    (most are short stretches before a figure, where a search costs more than the test)."""
+    return PINYIN_GLOSS.sub("", text) if "(" in text or "（" in text else text
+
+
 # A gloss with a tone mark is surely pinyin (萬(wàn)件, 個(gè)百分點); `(km)` is not.
 _TONED_GLOSS = regex.compile(r"[(（]\s*[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]*\s*[)）]")
 
