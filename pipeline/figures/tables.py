@@ -127,12 +127,15 @@ def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
     """Tables whose columns are separated by spaces (排序 城市 效用值 / 1 广东 59.49): runs of at
     least three lines that split into the same number (3 or more) of cells, numbers among them,
     with the line above as the header when it splits into as many cells."""
-    if not _SPACED_CANDIDATE.search(text):
+    # Where candidate lines start: one scan of the text, not a match per line (the pattern
+    # reads nothing beyond its line, so it matches a line within the text as it does alone).
+    starts = {m.start() for m in _SPACED_CANDIDATE.finditer(text)}
+    if not starts:
         return []  # no line has a number standing between spaces (most reports)
     lines = [(m.start(), m[0]) for m in _LINES.finditer(text)]
     rows: list[list[Cell]] = []  # the cells of candidate lines, [] for every other line
     for start, line in lines:
-        candidate = line.strip() and "\t" not in line and "|" not in line and _SPACED_CANDIDATE.match(line)
+        candidate = start in starts and line.strip() and "\t" not in line and "|" not in line
         cells = _split_spaced(line, start) if candidate else []
         rows.append(cells if any(_is_number(c) for c in cells) else [])
     blocks: list[list[list[Cell]]] = []
@@ -359,9 +362,10 @@ class TableReader:
         (达31135项 -> 31135: 项)."""
         known: dict[str, HeaderUnit] = {}
         for fig in figures:
+            if fig.dimension != Dimension.COUNT or fig.value < 100:  # (a small number says too little:
+                continue  # 5个 and a 5 in a table)
             number = _CELL_NUMBER_PREFIX.match(text, fig.start)
-            if fig.dimension == Dimension.COUNT and number and float(number[0].replace(",", "")) == fig.value \
-                    and fig.value >= 100:  # (a small number says too little: 5个 and a 5 in a table)
+            if number and float(number[0].replace(",", "")) == fig.value:
                 known[number[0]] = HeaderUnit(fig.unit, fig.dimension, 1.0, "")
         return known
 
