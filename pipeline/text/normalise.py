@@ -102,7 +102,8 @@ def _char_pairs() -> tuple[frozenset[str], dict[str, str], re.Pattern[str]]:
 
     The pattern is `re`'s: a class of the BMP ones (a table lookup per character, ~7x
     faster than `frozenset.isdisjoint` on a CJK text, which makes a string of each
-    character) plus every character beyond the BMP, which `re` would test one by one.
+    character) plus the whole range beyond the BMP, one test where `re` would try the
+    foldable ones there one by one (a text holding any such character takes the slow way).
     """
     pairs = {chr(k): chr(v) for k, v in _char_table().items()}
     bmp = "".join(sorted(c for c in pairs if ord(c) <= 0xFFFF))
