@@ -288,10 +288,12 @@ def longest_first(candidates: list[Figure]) -> list[Figure]:
     kept: list[Figure] = []
     spans: list[tuple[int, int]] = []
     for fig in order:
-        i = bisect.bisect_left(spans, (fig.start, fig.end))
-        neighbours = spans[max(0, i - 1):i + 1]
-        if any(s < fig.end and fig.start < e for s, e in neighbours):
+        span = start, end = fig.start, fig.end
+        i = bisect.bisect_left(spans, span)
+        # (kept spans never overlap, so only the two around the new one can overlap it)
+        if (i and spans[i - 1][0] < end and start < spans[i - 1][1]) or \
+                (i < len(spans) and spans[i][0] < end and start < spans[i][1]):
             continue
-        spans.insert(i, (fig.start, fig.end))
+        spans.insert(i, span)
         kept.append(fig)
     return sorted(kept, key=lambda f: f.start)
