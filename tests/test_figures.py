@@ -44,6 +44,13 @@ def test_ranges_and_lists_sharing_a_unit(rules: Rules) -> None:
     assert [(t, v) for t, v, _, _ in found("两个胜诉一个调解", rules)] == [("两个", 2)]
 
 
+def test_spaces_after_a_range_or_list_joiner(rules: Rules) -> None:
+    """The finder tests what ends the text before a figure, spaces cut, before it runs its pattern."""
+    for text in ("审查周期3 - 5天", "审查周期3\u2002至\u20025天"):
+        assert [(v, q) for _, v, _, q in found(text, rules)] == [(3, "lower_bound"), (5, "upper_bound")]
+    assert [t for t, _, _, _ in found("分别接近9700亿 和\u20024000亿元", rules)] == ["9700亿", "4000亿元"]
+
+
 def test_forms_without_a_unit_word(rules: Rules) -> None:
     assert [(t, round(v, 2)) for t, v, _, _ in found("占三分之一，达1/4，百分之三十，过半", rules)] == [
         ("三分之一", 33.33), ("1/4", 25.0), ("百分之三十", 30.0), ("半", 50.0)]

@@ -16,7 +16,7 @@ import regex
 from pipeline.records import Dimension, FactType, Figure
 from pipeline.rules.patterns import UserPattern, alternation
 from pipeline.rules.word_rules import CueKind, Cues, Reach
-from pipeline.text.normalise import PINYIN_GLOSS
+from pipeline.text.normalise import without_pinyin
 from pipeline.text.segment import EndWords
 
 _RESTATED = ("(", "（")  # a figure in brackets right after another restates it
@@ -88,7 +88,7 @@ class TypeCues:
 
         `in_target_sentence` is `target_sentence` of the figure's sentence.
         """
-        prefix = PINYIN_GLOSS.sub("", text[clause_from:fig.start])  # 同比增長(zhǎng)22.33%
+        prefix = without_pinyin(text[clause_from:fig.start])  # 同比增長(zhǎng)22.33%
         bare_prefix = self.transparent.strip(prefix)
         if previous is not None:
             prev_fig, prev_kind = previous

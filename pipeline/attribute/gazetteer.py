@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.rules.files import RawRule, RuleError
 from pipeline.rules.region_rules import RegionRules
-from pipeline.text.words import Words
+from pipeline.text.words import Memo, Words
 
 NATION_CODE = "000000000000"
 COUNTRY_PREFIX = "ISO:"
@@ -162,6 +162,7 @@ class Gazetteer:
         # What a surface means after a place in a document's scope: a pure function of its key,
         # memoised (bounded) because the same names recur all through a corpus.
         self._memo: dict[tuple[str, Region | None, Region | None], Meaning] = {}
+        self._words_at = Memo()  # _word_at, a pure function of the characters around a name
         self._lineage = {code: frozenset([r.code, *(a.code for a in self._chain(r))]) for code, r in regions.items()}
         # A trie regex is slow in `re` (it tries ~1000 first characters one by one), so a
         # character-class lookahead finds candidate positions and dict lookups do the rest.
@@ -253,9 +254,11 @@ class Gazetteer:
         for m in self._candidates.finditer(text):
             if (start := m.start()) < pos:
                 continue
+            if (lengths := self._lengths.get(text[start : start + 2])) is None:
+                continue  # (most candidates: two characters that each may stand in a name)
             prev = out[-1].region if out and out[-1].end == base + start else None
             local = prev if prev is not None and prev.level in (1, 2) else None
-            for n in self._lengths.get(text[start : start + 2], ()):  # longest first
+            for n in lengths:  # longest first
                 if (word := text[start : start + n]) not in self._surfaces or len(word) < n:
                     continue  # (a shorter surface cut off by the end of the text comes later)
                 if (key := (word, local, scope)) not in self._memo:
@@ -265,12 +268,19 @@ class Gazetteer:
                 if not isinstance(meaning, str):
                     region, kind = meaning
                     if (kind == "country" or (region.level == 3 and (kind == "short" or n == 2))) and \
-                            not _word_at(self._words, text, start, n):
+                            not self._is_word_at(text, start, n):
                         continue
                     out.append(RegionMention(base + start, base + start + n, word, region, kind))
                 pos = start + n
                 break
         return out
+
+    def _is_word_at(self, text: str, start: int, length: int) -> bool:
+        """`_word_at`, memoised: the same names in the same words recur all through a corpus."""
+        left, right = max(0, start - WORD_CONTEXT), min(len(text), start + length + WORD_CONTEXT)
+        is_word: bool = self._words_at.get(f"{start - left} {length} {text[left:right]}",
+                                           lambda _: _word_at(self._words, text, start, length))
+        return is_word
 
     def _meaning(self, word: str, local: Region | None, scope: Region | None) -> Meaning:
         """What `word` names right after `local` in a document about `scope`."""

@@ -132,12 +132,13 @@ class PeriodReader:
         """(decided, year) from the time expressions a figure's own sentence, else its
         paragraph so far, states (去年9月，…召开。该联盟…首次将6件…); (False, None) if none decides."""
         s0, _ = sentence
-        prefix = text[s0:fig_start]
         found = self._expressions_before(text[s0:sentence[1]], fig_start - s0)
-        tail = prefix[found[-1][0]:] if found else ""
-        last_from = max((tail.rfind(w) for w in self._from), default=-1)
-        from_start = last_from >= 0 and not self._to.search(tail[last_from:])
-        if not found:
+        from_start = False
+        if found:  # (the `from` words are never empty, so with no expression none is in the tail)
+            tail = text[s0 + found[-1][0]:fig_start]
+            last_from = max((tail.rfind(w) for w in self._from), default=-1)
+            from_start = last_from >= 0 and not self._to.search(tail[last_from:])
+        else:
             para = text.rfind("\n", 0, s0) + 1
             found = [e for e in self._expressions(text[para:s0])[0]
                      if e[1] in ("year", PeriodKind.RELATIVE, PeriodKind.PRESENT, PeriodKind.PLAN)]

@@ -188,8 +188,8 @@ class RegionReader:
         sections: list[tuple[int, Region | None]] = [(0, opening or scope)]
         pos = 0
         for line in text.split("\n"):
-            m = _HEADING.match(line)
-            if m and len(line) <= 40:
+            m = _HEADING.match(line) if len(line) <= 40 else None  # (most lines: too long to be a heading)
+            if m:
                 found = [x for x in gaz.find(m["head"], scope) if x.kind != "scope_word"]
                 if found and found[0].start == 0:
                     sections.append((pos, found[-1].region))

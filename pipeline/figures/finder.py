@@ -89,6 +89,11 @@ class FigureFinder:
         self.range_joiners = frozenset(range_joiners)
         self.lead = regex.compile(rf"(?P<num>{AR}|{CN}){SP}(?P<scale>{alternation(self.scales)})?{SP}"
                                   rf"(?P<join>{alternation((*range_joiners, *list_joiners))}){SP}$")  # 3-|5天
+        # What the text before a figure must end with, spaces aside, for `lead` to match there: a
+        # str.endswith spares most figures that pattern's search. (None: a joiner ending in a
+        # space, which rstrip would cut, so no such test.)
+        joiners = (*range_joiners, *list_joiners)
+        self.lead_ends: tuple[str, ...] | None = None if any(w[-1:].isspace() for w in joiners) else joiners
 
     # -- candidates ---------------------------------------------------------
 
@@ -210,6 +215,8 @@ class FigureFinder:
                 out[i - 1] = replace(prev, qualifier=Qualifier.LOWER_BOUND)
                 out[i] = replace(fig, qualifier=Qualifier.UPPER_BOUND)
                 continue
+            if self.lead_ends is not None and not window.rstrip().endswith(self.lead_ends):
+                continue  # (every space `lead` allows after the joiner is one that rstrip cuts)
             m = lead.search(window)
             if not m:
                 continue
@@ -281,10 +288,12 @@ def longest_first(candidates: list[Figure]) -> list[Figure]:
     kept: list[Figure] = []
     spans: list[tuple[int, int]] = []
     for fig in order:
-        i = bisect.bisect_left(spans, (fig.start, fig.end))
-        neighbours = spans[max(0, i - 1):i + 1]
-        if any(s < fig.end and fig.start < e for s, e in neighbours):
+        span = start, end = fig.start, fig.end
+        i = bisect.bisect_left(spans, span)
+        # (kept spans never overlap, so only the two around the new one can overlap it)
+        if (i and spans[i - 1][0] < end and start < spans[i - 1][1]) or \
+                (i < len(spans) and spans[i][0] < end and start < spans[i][1]):
             continue
-        spans.insert(i, (fig.start, fig.end))
+        spans.insert(i, span)
         kept.append(fig)
     return sorted(kept, key=lambda f: f.start)

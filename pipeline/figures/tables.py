@@ -111,7 +111,6 @@ def _blocks(text: str) -> list[list[list[Cell]]]:
 
 
 _FLAT_CELL_MAX = 16  # a line longer than this is prose or a caption, never a cell of a flat table
-_FLAT_LINE = regex.compile(r"[^\n]*")
 _LINES = regex.compile(r"(?m)^.*$")  # every line, blank ones too
 _NOT_A_CELL = regex.compile(r"\s|[:：]")  # a caption (单位：件) or a label line, not one cell
 _CELL_SEPARATORS = frozenset({"|", "｜"})  # a line holding only a separator between cells
@@ -128,12 +127,15 @@ def _spaced_blocks(text: str) -> list[list[list[Cell]]]:
     """Tables whose columns are separated by spaces (排序 城市 效用值 / 1 广东 59.49): runs of at
     least three lines that split into the same number (3 or more) of cells, numbers among them,
     with the line above as the header when it splits into as many cells."""
-    if not _SPACED_CANDIDATE.search(text):
+    # Where candidate lines start: one scan of the text, not a match per line (the pattern
+    # reads nothing beyond its line, so it matches a line within the text as it does alone).
+    starts = {m.start() for m in _SPACED_CANDIDATE.finditer(text)}
+    if not starts:
         return []  # no line has a number standing between spaces (most reports)
     lines = [(m.start(), m[0]) for m in _LINES.finditer(text)]
     rows: list[list[Cell]] = []  # the cells of candidate lines, [] for every other line
     for start, line in lines:
-        candidate = line.strip() and "\t" not in line and "|" not in line and _SPACED_CANDIDATE.match(line)
+        candidate = start in starts and line.strip() and "\t" not in line and "|" not in line
         cells = _split_spaced(line, start) if candidate else []
         rows.append(cells if any(_is_number(c) for c in cells) else [])
     blocks: list[list[list[Cell]]] = []
@@ -170,13 +172,17 @@ def _flat_blocks(text: str) -> list[list[list[Cell]]]:
     row's cells), blank lines allowed between cells: rows are rebuilt from the period at which
     row labels (the non-number cells) recur, which must match the count of header cells (a
     row-number column may come without a header)."""
-    lines = [Cell(m.start() + len(m[0]) - len(m[0].lstrip()), m.start() + len(m[0].rstrip()), m[0].strip())
-             for m in _FLAT_LINE.finditer(text) if m[0].strip() and m[0].strip() not in _CELL_SEPARATORS]
     blocks: list[list[list[Cell]]] = []
     run: list[Cell] = []
-    for cell in [*lines, Cell(len(text), len(text), "x" * (_FLAT_CELL_MAX + 1))]:
-        if len(cell.text) <= _FLAT_CELL_MAX and not is_table_line(cell.text) and not _NOT_A_CELL.search(cell.text):
-            run.append(cell)
+    start = 0
+    # (only a line short enough to be a cell becomes a Cell: most lines are prose)
+    for line in [*text.split("\n"), "x" * (_FLAT_CELL_MAX + 1)]:  # the last line ends the last run
+        at, start = start, start + len(line) + 1
+        value = line.strip()
+        if not value or value in _CELL_SEPARATORS:
+            continue
+        if len(value) <= _FLAT_CELL_MAX and not is_table_line(value) and not _NOT_A_CELL.search(value):
+            run.append(Cell(at + len(line) - len(line.lstrip()), at + len(line.rstrip()), value))
             continue
         if len(run) >= 6:
             block = _flat_table(run)
@@ -356,9 +362,10 @@ class TableReader:
         (达31135项 -> 31135: 项)."""
         known: dict[str, HeaderUnit] = {}
         for fig in figures:
+            if fig.dimension != Dimension.COUNT or fig.value < 100:  # (a small number says too little:
+                continue  # 5个 and a 5 in a table)
             number = _CELL_NUMBER_PREFIX.match(text, fig.start)
-            if fig.dimension == Dimension.COUNT and number and float(number[0].replace(",", "")) == fig.value \
-                    and fig.value >= 100:  # (a small number says too little: 5个 and a 5 in a table)
+            if number and float(number[0].replace(",", "")) == fig.value:
                 known[number[0]] = HeaderUnit(fig.unit, fig.dimension, 1.0, "")
         return known
 

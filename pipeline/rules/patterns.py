@@ -12,11 +12,12 @@ report with a `RuleTimeout` naming the rule, never the run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import regex
 
 from pipeline.rules.files import RawRule
+from pipeline.text.words import Memo
 
 # Texts that make a backtracking-prone pattern show itself at load time:
 # long runs of one character, of digits, of CJK numerals and of brackets.
@@ -24,6 +25,7 @@ PROBES = ("a" * 3000 + "!", "1" * 3000 + "年!", "第" * 1500 + "x", "“" + "�
 PROBE_SECONDS = 0.5
 RULE_SECONDS = 2.0  # time limit for one user-written pattern on one text...
 RULE_SECONDS_PER_MB = 4.0  # ...plus this much per MB of that text
+MEMO_CHARS = 64  # longer texts are not memoised (cut_head)
 
 
 class RuleTimeout(RuntimeError):
@@ -108,6 +110,8 @@ class CombinedPattern:
 
     pattern: regex.Pattern[str]
     parts: tuple[UserPattern, ...]
+    # cut_head's answers: a pure function of its text, and metric heads recur all through a corpus
+    _heads: Memo = field(default_factory=Memo, compare=False, repr=False)
 
     def _blame(self, text: str, limit: float) -> RuleTimeout:
         for part in self.parts:
@@ -120,6 +124,12 @@ class CombinedPattern:
     def cut_head(self, text: str) -> str:
         """`text` without what the pattern matches at its start (a `^`-anchored pattern's
         `sub("", text)`, without trying the rest of the text)."""
+        if len(text) > MEMO_CHARS:  # (long keys would make the memo big)
+            return self._cut_head(text)
+        head: str = self._heads.get(text, self._cut_head)
+        return head
+
+    def _cut_head(self, text: str) -> str:
         limit = time_limit(len(text))
         try:
             m = self.pattern.match(text, timeout=limit)

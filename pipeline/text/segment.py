@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import regex
 
 from pipeline.rules.patterns import alternation
+from pipeline.text.words import Memo
 
 _SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』]?|\n")
 CLAUSE_MARKS = "，；：,;:。！？!?\n"
@@ -84,6 +85,7 @@ class EndWords:
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = tuple(sorted(set(words), key=len, reverse=True))
         self._pattern = regex.compile(rf"(?:(?:{alternation(words)})\s*)+$") if self.words else None
+        self._stripped = Memo()  # `_strip` of a text ending in a word: a pure function, and such ends recur
 
     _WINDOW = 64  # the end of a long text is searched first...
     _MARGIN = 32  # ...and all of it only if the words run to within this of the window's start
@@ -92,6 +94,13 @@ class EndWords:
         text = text.rstrip()
         if self._pattern is None or not text.endswith(self.words):
             return text  # most texts end in none of the words: no need to search
+        if len(text) > self._WINDOW:  # (long keys would make the memo big)
+            return self._strip(text)
+        stripped: str = self._stripped.get(text, self._strip)
+        return stripped
+
+    def _strip(self, text: str) -> str:
+        assert self._pattern is not None
         # The pattern is anchored at the end, but a search tries every start: on a
         # clause of thousands of characters (a flattened table) that made each of
         # its figures cost time in proportion to the clause.
