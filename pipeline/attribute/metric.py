@@ -59,8 +59,11 @@ class MetricReader:
         w = rules.words
         markers = "|".join(f"(?:{p.pattern.pattern})" for p in rules.head_markers) or "(?!)"
         heads = [f"(?:{p.pattern.pattern})" for p in rules.head_patterns]
-        if rules.head_words:
-            heads.append(alternation(rules.head_words))
+        guarded = dict(rules.head_unless)
+        if free := [w for w in rules.head_words if w not in guarded]:
+            heads.append(alternation(free))
+        heads.extend(regex.escape(w) + (f"(?!{alternation(unless)})" if unless else "")  # 共 but not 共享
+                     for w, unless in sorted(guarded.items(), key=lambda item: -len(item[0])))
         prefix = alternation(w["head_prefix"]) or "(?!)"
         self._head = CombinedPattern(
             regex.compile(rf"^(?:{markers}|(?:{prefix})?\s*(?:{'|'.join(heads) or '(?!)'}|，|,|、|\s))+"),

@@ -170,6 +170,7 @@ class Metrics:
     head_words: tuple[str, ...]  # scope, time and filler words trimmed from its head
     tail_cuts: tuple[TailCut, ...]
     words: WordLists  # the plain word-list kinds (METRIC_WORD_KINDS)
+    head_unless: tuple[tuple[str, tuple[str, ...]], ...] = ()  # a head word not cut before these (共|享)
 
 
 def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
@@ -179,6 +180,7 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
     markers: list[UserPattern] = []
     patterns: list[UserPattern] = []
     head_words: list[str] = []
+    guards: list[tuple[str, tuple[str, ...]]] = []
     cuts: list[TailCut] = []
     kinds = frozenset({"metric", "head_marker", "head_word", "tail_cut"}) | METRIC_WORD_KINDS
     for r in raw:
@@ -194,6 +196,7 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
                 patterns.append(UserPattern(r.id, compile_pattern(r, text(r, "pattern"))))
             else:
                 head_words.extend(str_list(r, "words"))
+                guards.extend((w, str_list(r, "unless", [])) for w in str_list(r, "words") if "unless" in r.data)
         elif kind == "tail_cut":
             unless = str_list(r, "unless", [])
             cuts.extend(TailCut(w, unless, flag(r, "opens", False)) for w in str_list(r, "words"))
@@ -207,7 +210,7 @@ def read_metrics(path: Path) -> tuple[list[RawRule], Metrics]:
                 raise rule.error(f"written form {w!r} already belongs to {seen[w]!r}")
             seen[w] = m.id
     return raw, Metrics(tuple(lexicon), tuple(markers), tuple(patterns), tuple(head_words), tuple(cuts),
-                        WordLists.of(raw, METRIC_WORD_KINDS))
+                        WordLists.of(raw, METRIC_WORD_KINDS), tuple(guards))
 
 
 TABLE_WORD_KINDS = frozenset({"target_column", "level_column", "rank_column", "change_column", "share_column",
