@@ -46,17 +46,14 @@ def test_a_key_given_twice_is_refused_not_silently_replaced(rules_copy: Path) ->
         load_rules(rules_copy)
 
 
-def test_an_example_expecting_no_such_field_is_refused(rules_copy: Path) -> None:
+@pytest.mark.parametrize(("example", "reason"), [
+    ("{text: 共1200只, expect: {text: 1,200只}}", "an example expects no such field: 200只"),
+    ("{text: 共1,200只, absent: 只}", "an example has no such key: 200只"),
+])
+def test_an_example_split_by_an_unquoted_comma_is_refused(rules_copy: Path, example: str, reason: str) -> None:
     _append(rules_copy / "units.yaml", "  - id: unit.split\n    written: [只]\n    dimension: count\n"
-                                       "    examples:\n      - {text: 共1200只, expect: {text: 1,200只}}\n")
-    with pytest.raises(RuleError, match=r"units\.yaml:\d+: rule 'unit.split': an example expects no such field: 200只"):
-        load_rules(rules_copy)
-
-
-def test_an_example_with_no_such_key_is_refused(rules_copy: Path) -> None:
-    _append(rules_copy / "units.yaml", "  - id: unit.split\n    written: [只]\n    dimension: count\n"
-                                       "    examples:\n      - {text: 共1,200只, absent: 只}\n")
-    with pytest.raises(RuleError, match=r"units\.yaml:\d+: rule 'unit.split': an example has no such key: 200只"):
+                                       f"    examples:\n      - {example}\n")
+    with pytest.raises(RuleError, match=rf"units\.yaml:\d+: rule 'unit.split': {reason}"):
         load_rules(rules_copy)
 
 

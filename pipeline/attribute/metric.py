@@ -45,10 +45,10 @@ class Attached:
     tail_words: tuple[str, ...]  # transparent cues, qualifier words, rank scopes
     streak: tuple[str, ...]  # periods.yaml streak words (连续)
     respectively: tuple[str, ...]  # cues.yaml: figures after 分别 take the metrics of those before
-    entities: tuple[str, ...] = ()  # cues.yaml: words ending a company's or body's name (有限公司)
-    rank_cues: tuple[str, ...] = ()  # ranks.yaml: words before a rank (居, 蝉联), never a counted noun
-    baselines: tuple[str, ...] = ()  # periods.yaml: comparison words (比, 较): a phrase opening with one compares
-    scales: tuple[str, ...] = ()  # scales.yaml: scale words (万, 亿), between a number and its unit
+    entities: tuple[str, ...]  # cues.yaml: words ending a company's or body's name (有限公司)
+    rank_cues: tuple[str, ...]  # ranks.yaml: words before a rank (居, 蝉联), never a counted noun
+    baselines: tuple[str, ...]  # periods.yaml: comparison words (比, 较): a phrase opening with one compares
+    scales: tuple[str, ...]  # scales.yaml: scale words (万, 亿), between a number and its unit
 
 
 class MetricReader:
@@ -91,7 +91,6 @@ class MetricReader:
         self._thresholds = tuple(sorted(w["threshold"], key=len, reverse=True))
         self._negations = tuple(w["negation"])
         self._inner = frozenset(w["inner_word"])
-        self._things = regex.compile(alternation(w["thing"]) or "(?!)")
         self.vagueness = Vagueness(words, {form: m.id for m in rules.lexicon for form in m.written},
                                    rank_words=frozenset(w["rank_topic"]), anaphora=frozenset(w["anaphora"]),
                                    place_class=frozenset(w["place_class"]), measure_end=self._measure_end,
@@ -121,8 +120,8 @@ class MetricReader:
         """The metric of a figure whose clause names nothing measured: a rank ranks by the
         ranking its paragraph or title names (`topic`), else by what the figure before it
         measured (`referent`); any other figure measures what the figure before it in the
-        sentence did, else what the clause before names when its own clause opens with
-        分别 (`lead_in`), else its paragraph's topic. None if nothing is known."""
+        sentence did, else what the clause before names when its own clause only lists
+        values (`lead_in`), else its paragraph's topic. None if nothing is known."""
         if rank:
             return self.topic(text, fig_start, True, title, strip_regions) or referent
         if referent:
@@ -209,7 +208,7 @@ class MetricReader:
             if noun:
                 return noun
         before = self._before(prefix, previous, strip_regions)
-        if threshold and (m := self._of_after.match(after)) and (noun := self._noun_after(m[1])):
+        if threshold and m and (noun := self._noun_after(m[1])):
             return noun + before if before and before != previous else noun  # 超10亿元的街道: 街道研发投入
         return before
 
@@ -384,7 +383,7 @@ class MetricReader:
             if flag.startswith(_STOP_FLAGS) and flag != "vn" and out:
                 break
             if not flag.startswith(_NOUNISH) and not out:
-                if self._stage.fullmatch(word) or self._things.fullmatch(word):  # 825宗|申请: a stage counted
+                if self._stage.fullmatch(word) or self.vagueness.things.fullmatch(word):  # 825宗|申请: a stage counted
                     return word
                 return None
             out += word

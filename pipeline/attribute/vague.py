@@ -30,7 +30,7 @@ class Vagueness:
         self._anaphora = anaphora
         self._place_class = place_class
         self._measure_end = measure_end
-        self._things = regex.compile(alternation(things) or "(?!)")
+        self.things = regex.compile(alternation(things) or "(?!)")  # (the metric reader asks it too)
         self._head_words = head_words  # (time and scope words name nothing measured: 本年度)
         self._memos = {name: Memo() for name in ("form", "vague", "only_places")}
 
@@ -55,7 +55,7 @@ class Vagueness:
             return True
         if len(metric) >= 3 and metric.endswith(self._measure_end):  # 待办量: jieba tags 待办 a verb
             return False
-        if self._things.search(metric):  # 发明, 新型: what is counted, though jieba tags a verb or adjective
+        if self.things.search(metric):  # 发明, 新型: what is counted, though jieba tags a verb or adjective
             return False
         return not any(names_a_thing(word, flag) and word not in self._head_words
                        for word, flag in self.words.tagged(metric))
