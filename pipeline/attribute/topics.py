@@ -31,6 +31,7 @@ class Topics:
         self._head = head
         self._tail = tail
         self._rank_words = rank_words
+        self._rank_words_longest = tuple(sorted(rank_words, key=len, reverse=True))
         self._of = of
         self._list_end = list_end
         self._opens = topic_open
@@ -100,7 +101,7 @@ class Topics:
         return "".join(word for word, _ in words[cut:])
 
     def _without_rank_word(self, name: str) -> str:
-        for word in sorted(self._rank_words, key=len, reverse=True):
+        for word in self._rank_words_longest:
             if name.endswith(word):
                 return name[: -len(word)]
         return name
