@@ -9,11 +9,10 @@ after a list joiner (28%和53%) takes the previous figure's type and sign.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 
 import regex
 
-from pipeline.records import Dimension, FactType, Figure
+from pipeline.records import Dimension, FactType, Figure, record
 from pipeline.rules.patterns import UserPattern, alternation
 from pipeline.rules.word_rules import CueKind, Cues, Reach
 from pipeline.text.normalise import without_pinyin
@@ -23,7 +22,7 @@ _RESTATED = ("(", "（")  # a figure in brackets right after another restates it
 _TYPES = {CueKind.CHANGE: FactType.CHANGE, CueKind.SHARE: FactType.SHARE, CueKind.TARGET: FactType.TARGET}
 
 
-@dataclass(frozen=True)
+@record
 class Kind:
     """A figure's type and sign (-1: a decrease, so the value is negative)."""
 

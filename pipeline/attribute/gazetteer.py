@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.records import record
 from pipeline.rules.files import RawRule, RuleError
 from pipeline.rules.region_rules import RegionRules
 from pipeline.text.words import Memo, Words
@@ -49,7 +50,7 @@ class Region:
         return self.code.removeprefix(COUNTRY_PREFIX) if self.code.startswith(COUNTRY_PREFIX) else None
 
 
-@dataclass(frozen=True)
+@record
 class RegionMention:
     """A region named in a text; kind is name, short, alias or scope_word."""
 

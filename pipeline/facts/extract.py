@@ -27,7 +27,7 @@ from pipeline.attribute.period import (
 )
 from pipeline.attribute.region import SCOPE_CHARS, RegionIndex
 from pipeline.figures.tables import TableFigure
-from pipeline.records import Dimension, Document, Fact, FactType, Figure
+from pipeline.records import Dimension, Document, Fact, FactType, Figure, record
 from pipeline.rules.compiler import Rules
 from pipeline.text import windows
 from pipeline.text.normalise import TextView, fold_chars, normalise, without_glosses
@@ -85,7 +85,7 @@ class _Context:
         return self.rules.periods
 
 
-@dataclass(frozen=True)
+@record
 class Attributed:
     """A prose figure with everything attached to it, before it becomes a fact."""
 
